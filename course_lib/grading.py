@@ -1,0 +1,243 @@
+"""Checks for the lessons' test cells: failures explain themselves, and a notebook cannot fool them.
+
+A test cell starts with::
+
+    from course_lib.grading import fresh_grader
+    G = fresh_grader()
+
+``fresh_grader`` loads a *new copy* of course_lib from its files, so a notebook that has
+rebound ``course_lib.grading.check_close`` or ``course_lib.functional.softmax`` changes
+nothing the grader uses. Comparisons go through torch's C-level functions
+(``torch._C._VariableFunctions``, ``torch._C.TensorBase``), which Python code cannot
+rebind, and the grader refuses to award points while the notebook has replaced a public
+torch function (say ``torch.allclose = lambda *a: True``).
+
+Every failure raises ``ExerciseFailure`` with a sentence that says what was expected,
+what came, and, when the answer matches a known mistake, which mistake it is.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from types import ModuleType
+from typing import Any, Callable, Mapping
+
+import torch
+
+_VF = torch._C._VariableFunctions  # immutable: the real torch.allclose, torch.abs, ...
+_TB = torch._C.TensorBase          # immutable: the real Tensor methods
+
+
+class ExerciseFailure(AssertionError):
+    """A test-cell check failed; the message says why in words a learner can act on."""
+
+
+def load_fresh(module_name: str) -> ModuleType:
+    """Import ``module_name`` (a course_lib module) anew from its file, ignoring sys.modules.
+
+    The notebook's own course_lib modules are put back afterwards, untouched.
+    """
+    if module_name != "course_lib" and not module_name.startswith("course_lib."):
+        raise ValueError(f"load_fresh loads course_lib modules only, got {module_name!r}")
+    ours = {k: v for k, v in sys.modules.items() if k == "course_lib" or k.startswith("course_lib.")}
+    for name in ours:
+        del sys.modules[name]
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        for name in [k for k in sys.modules if k == "course_lib" or k.startswith("course_lib.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+
+
+def fresh_grader() -> "Grader":
+    """A Grader from a fresh copy of this module, after checking that torch is untouched."""
+    integrity = sys.modules.get("course_lib._integrity")  # the snapshot from the first import
+    grader = load_fresh("course_lib.grading").Grader(integrity)
+    grader.check_untampered()
+    return grader
+
+
+def _show(value: Any, limit: int = 8) -> str:
+    """A compact, readable rendering of a value for failure messages."""
+    if isinstance(value, torch.Tensor):
+        flat = _TB.tolist(_TB.reshape(_TB.detach(value), (-1,)))
+        shape = tuple(_TB.size(value))
+        if len(flat) <= limit:
+            body = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
+        else:
+            body = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat[:limit]) + ", ..."
+        return f"tensor of shape {shape} [{body}]"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _strict_equal(a: Any, b: Any) -> bool:
+    """Equality for plain Python data that an object with a lying __eq__ cannot pass."""
+    if type(a) is not type(b):
+        # ints and floats compare by value; bool is not an int here
+        numbers = (int, float)
+        if type(a) in numbers and type(b) in numbers:
+            return float(a) == float(b)
+        return False
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_strict_equal(a[k], b[k]) for k in a)
+    if type(a) in (int, float, str, bool, type(None)):
+        return a == b
+    raise TypeError(f"cannot compare values of type {type(a).__name__} strictly")
+
+
+class Grader:
+    """The checks a test cell calls. Build it with ``fresh_grader()``, not directly."""
+
+    def __init__(self, integrity: ModuleType | None = None):
+        self._integrity = integrity
+        self._references: dict[str, ModuleType] = {}
+        self.torch = torch  # test cells build their inputs from G.torch
+
+    # ------------------------------------------------------------------ set-up
+    def check_untampered(self) -> None:
+        """Fail if the notebook has replaced a public torch function since course_lib loaded."""
+        if self._integrity is None:
+            return  # course_lib was never imported before this test cell: nothing to compare with
+        changed = self._integrity.replaced_names()
+        if changed:
+            names = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+            raise ExerciseFailure(
+                f"your notebook replaced {names}. The grader needs the real torch functions, so no "
+                "points are given while they are replaced: delete the line that assigns them and "
+                "restart the kernel."
+            )
+
+    def ref(self, module_name: str) -> ModuleType:
+        """A fresh, untouched course_lib module to use as the reference answer."""
+        if not module_name.startswith("course_lib"):
+            module_name = f"course_lib.{module_name}"
+        if module_name not in self._references:
+            self._references[module_name] = load_fresh(module_name)
+        return self._references[module_name]
+
+    # ------------------------------------------------------------------ checks
+    def expect(self, condition: Any, message: str) -> None:
+        """Fail with ``message`` unless ``condition`` is exactly True (a real bool)."""
+        if condition is not True and not (type(condition) is bool and condition):
+            raise ExerciseFailure(message)
+
+    def call(self, fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+        """Call the learner's ``fn``; an exception or an in-place change of a tensor argument fails."""
+        name = name or getattr(fn, "__name__", "your function")
+        if not callable(fn):
+            raise ExerciseFailure(f"{name} should be a function, got {_show(fn)}")
+        inputs = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+        before = [_TB.clone(_TB.detach(a)) for a in inputs]
+        try:
+            result = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise ExerciseFailure(f"{name} is not written yet: replace `raise NotImplementedError()`") from None
+        except Exception as error:  # the learner's bug: report it, do not crash the grader
+            shapes = ", ".join(_show(a) if isinstance(a, torch.Tensor) else repr(a)[:40] for a in args)
+            raise ExerciseFailure(
+                f"calling {name}({shapes}) raised {type(error).__name__}: {error}"
+            ) from error
+        for original, now in zip(before, inputs):
+            if tuple(_TB.size(original)) != tuple(_TB.size(now)) or not _VF.equal(original, _TB.detach(now)):
+                raise ExerciseFailure(f"{name} changed its input tensor in place; compute a new tensor instead")
+        return result
+
+    def is_tensor(self, value: Any, name: str, shape: tuple | None = None,
+                  dtype: torch.dtype | None = None) -> None:
+        """``value`` must be a real torch.Tensor (not a subclass), of ``shape`` and ``dtype`` if given."""
+        if type(value) is not torch.Tensor:
+            raise ExerciseFailure(f"{name} should be a torch.Tensor, got {type(value).__name__}: {_show(value)}")
+        got = tuple(_TB.size(value))
+        if shape is not None and got != tuple(shape):
+            raise ExerciseFailure(f"{name} should have shape {tuple(shape)}, got {got}")
+        if dtype is not None and value.dtype is not dtype:
+            raise ExerciseFailure(f"{name} should have dtype {dtype}, got {value.dtype}")
+
+    def finite(self, value: Any, name: str, hint: str = "") -> None:
+        """Fail if a tensor or number holds nan or inf; ``hint`` says the likely cause."""
+        bad = (not bool(_VF.all(_VF.isfinite(value)))) if isinstance(value, torch.Tensor) else \
+            (not math.isfinite(float(value)))
+        if bad:
+            raise ExerciseFailure(f"{name} contains nan or inf: {_show(value)}" + (f". {hint}" if hint else ""))
+
+    def close(self, actual: Any, expected: Any, name: str, *, atol: float = 1e-6, rtol: float = 1e-5,
+              mistakes: Mapping[str, Any] | None = None, hint: str = "") -> None:
+        """``actual`` must match ``expected`` (tensor or number) within tolerance.
+
+        ``mistakes`` maps a message to the value a known mistake would produce: when the
+        answer matches one of them, that message is the failure (it names the mistake).
+        """
+        if isinstance(expected, torch.Tensor):
+            self.is_tensor(actual, name, shape=tuple(_TB.size(expected)))
+            a = _TB.to(_TB.detach(actual), torch.float64)
+            e = _TB.to(_TB.detach(expected), torch.float64)
+            ok = bool(_VF.allclose(a, e, rtol, atol, True))
+        else:
+            if type(actual) is bool or not isinstance(actual, (int, float)) and not (
+                    type(actual) is torch.Tensor and _TB.numel(actual) == 1):
+                raise ExerciseFailure(f"{name} should be a number, got {type(actual).__name__}: {_show(actual)}")
+            a = float(_TB.item(actual)) if type(actual) is torch.Tensor else float(actual)
+            e = float(expected)
+            ok = math.isclose(a, e, rel_tol=rtol, abs_tol=atol) or (math.isnan(a) and math.isnan(e))
+        if ok:
+            return
+        for message, wrong in (mistakes or {}).items():
+            if self._matches(actual, wrong, atol, rtol):
+                raise ExerciseFailure(f"{name}: {message}")
+        if isinstance(expected, torch.Tensor):
+            diff = _VF.abs(_VF.sub(a, e))
+            diff = _VF.where(_VF.isnan(diff), _VF.full_like(diff, float("inf")), diff)
+            worst = int(_TB.item(_VF.argmax(_TB.reshape(diff, (-1,)))))
+            index = tuple(int(i) for i in _VF.unravel_index(_VF.tensor(worst), tuple(_TB.size(e))))
+            detail = (f"expected {_show(expected)}, got {_show(actual)}; the largest difference is "
+                      f"{_TB.item(_TB.reshape(diff, (-1,))[worst]):.3g} at index {index}")
+        else:
+            detail = f"expected {e:.6g}, got {a:.6g}"
+        raise ExerciseFailure(f"{name}: {detail}" + (f". {hint}" if hint else ""))
+
+    def equal(self, actual: Any, expected: Any, name: str, *, mistakes: Mapping[str, Any] | None = None,
+              hint: str = "") -> None:
+        """``actual`` must equal ``expected`` exactly: plain Python data, or integer tensors."""
+        if isinstance(expected, torch.Tensor):
+            self.is_tensor(actual, name, shape=tuple(_TB.size(expected)))
+            ok = bool(_VF.equal(_TB.detach(actual), _TB.to(_TB.detach(expected), actual.dtype)))
+        else:
+            ok = _strict_equal(actual, expected)
+        if ok:
+            return
+        for message, wrong in (mistakes or {}).items():
+            if self._matches(actual, wrong, 0.0, 0.0):
+                raise ExerciseFailure(f"{name}: {message}")
+        raise ExerciseFailure(f"{name}: expected {_show(expected)}, got {_show(actual)}" + (f". {hint}" if hint else ""))
+
+    def raises(self, fn: Callable, error: type[BaseException], name: str, hint: str = "") -> None:
+        """Calling ``fn()`` must raise ``error`` (e.g. bad input gets a clear ValueError)."""
+        try:
+            fn()
+        except error:
+            return
+        except Exception as other:
+            raise ExerciseFailure(f"{name}: expected {error.__name__}, got {type(other).__name__}: {other}") from None
+        raise ExerciseFailure(f"{name}: expected {error.__name__}, but nothing was raised" + (f". {hint}" if hint else ""))
+
+    @staticmethod
+    def _matches(actual: Any, wrong: Any, atol: float, rtol: float) -> bool:
+        try:
+            if isinstance(wrong, torch.Tensor):
+                if type(actual) is not torch.Tensor or tuple(_TB.size(actual)) != tuple(_TB.size(wrong)):
+                    return False
+                a = _TB.to(_TB.detach(actual), torch.float64)
+                w = _TB.to(_TB.detach(wrong), torch.float64)
+                return bool(_VF.allclose(a, w, max(rtol, 1e-5), max(atol, 1e-7), True))
+            if isinstance(wrong, (int, float)) and not isinstance(wrong, bool):
+                a = float(_TB.item(actual)) if type(actual) is torch.Tensor else float(actual)
+                return math.isclose(a, float(wrong), rel_tol=max(rtol, 1e-6), abs_tol=max(atol, 1e-9)) or (
+                    math.isnan(a) and math.isnan(float(wrong)))
+            return _strict_equal(actual, wrong)
+        except Exception:
+            return False
