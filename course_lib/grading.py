@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import sys
 from types import ModuleType
 from typing import Any, Callable, Mapping
@@ -27,6 +28,11 @@ import torch
 
 _VF = torch._C._VariableFunctions  # immutable: the real torch.allclose, torch.abs, ...
 _TB = torch._C.TensorBase          # immutable: the real Tensor methods
+
+
+def is_grading() -> bool:
+    """True while nbgrader grades or validates the notebook: heavy demo cells may skip then."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
 class ExerciseFailure(AssertionError):
