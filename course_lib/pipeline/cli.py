@@ -1,0 +1,83 @@
+"""``llmcourse``: the course's command line.
+
+    llmcourse release [LESSON ...]         regenerate notebooks/ from solutions/
+    llmcourse check NOTEBOOK               grade your own copy of a lesson (a table of points)
+    llmcourse grade ASSIGNMENT             autograde every submission under submitted/
+    llmcourse export ASSIGNMENT [CSV]      scores with each submission's status (graded/failed/missing)
+
+Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_lib.pipeline.notebooks import NotebookError, find_course_root
+
+
+def _course_root(explicit: str | None) -> Path:
+    root = Path(explicit) if explicit else find_course_root(Path.cwd())
+    if root is None or not (root / "nbgrader_config.py").exists():
+        raise NotebookError("no course folder here: run this inside the course (where nbgrader_config.py is) "
+                            "or pass --root")
+    return root.resolve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llmcourse", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="regenerate the student release from solutions/")
+    release.add_argument("lessons", nargs="*", help="lesson folders, e.g. 01_fundamentals (default: all)")
+    release.add_argument("--root", help="course folder (default: found from the current folder)")
+
+    check = commands.add_parser("check", help="grade your own copy of a lesson")
+    check.add_argument("notebook", help="path to your .ipynb")
+    check.add_argument("--reference", help="the course's copy to take tests from (default: found)")
+    check.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+
+    grade = commands.add_parser("grade", help="autograde a class: every submitted/<student>/ASSIGNMENT")
+    grade.add_argument("assignment")
+    grade.add_argument("--student", action="append", help="only these students (repeatable)")
+    grade.add_argument("--timeout", type=float, default=1800, help="seconds per submission (default 1800)")
+    grade.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per submission")
+    grade.add_argument("--root", help="course folder (default: found from the current folder)")
+
+    export = commands.add_parser("export", help="write grades with statuses to a CSV")
+    export.add_argument("assignment")
+    export.add_argument("csv", nargs="?", help="output file (default: grades-ASSIGNMENT.csv)")
+    export.add_argument("--root", help="course folder (default: found from the current folder)")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "release":
+            from course_lib.pipeline.release import generate_release
+            for path in generate_release(_course_root(args.root), args.lessons or None):
+                print(f"wrote {path}")
+        elif args.command == "check":
+            from course_lib.pipeline.self_grade import self_grade
+            report = self_grade(args.notebook, reference=args.reference, timeout=args.timeout)
+            return 0 if not report.problem else 1
+        elif args.command == "grade":
+            from course_lib.pipeline.class_grade import grade_class
+            statuses = grade_class(_course_root(args.root), args.assignment, args.student,
+                                   timeout_s=args.timeout, memory_gb=args.memory_gb)
+            failed = [s for s in statuses if s.status != "graded"]
+            print(f"{len(statuses) - len(failed)} graded, {len(failed)} failed or missing")
+        elif args.command == "export":
+            from course_lib.pipeline.class_grade import export_grades
+            out = export_grades(_course_root(args.root), args.assignment,
+                                args.csv or f"grades-{args.assignment}.csv")
+            print(f"wrote {out}")
+    except (NotebookError, ValueError, RuntimeError, FileNotFoundError) as error:
+        message = str(error).strip().splitlines()
+        print(f"llmcourse {args.command}: {message[0] if message else type(error).__name__}", file=sys.stderr)
+        for line in message[1:6]:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Grade your own copy of a lesson, locally, and see a table of points and failure messages.
+
+From a terminal::
+
+    llmcourse check notebooks/01_fundamentals/01_fundamentals.ipynb
+
+From a cell of the lesson itself (save the notebook first)::
+
+    from course_lib.pipeline import self_grade
+    self_grade("01_fundamentals.ipynb")
+
+What it does, like nbgrader's autograder: test cells and read-only cells are put back from the
+course's copy of the lesson (a deleted or edited test does not count), outputs are cleared, the
+notebook runs top to bottom in a fresh kernel with ``NBGRADER_EXECUTION`` set, and each test
+cell scores its points when it raises nothing. When the instructor source (solutions/) is next to
+the course, its hidden tests are used too; otherwise the release's visible tests are.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_lib.pipeline.notebooks import (
+    NotebookError, find_course_root, grade_id, is_test_cell, nbgrader_meta, read_notebook, strip_outputs,
+)
+
+
+@dataclass
+class ExerciseResult:
+    name: str          # the test cell's grade_id
+    points: float
+    max_points: float
+    message: str = ""  # empty when passed; else the first line of the failure
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+
+@dataclass
+class GradeReport:
+    notebook: Path
+    mode: str                               # "hidden tests included" or "visible tests only"
+    results: list[ExerciseResult] = field(default_factory=list)
+    problem: str = ""                       # set when the run stopped early (kernel died, ...)
+
+    @property
+    def score(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_points for r in self.results)
+
+    def table(self) -> str:
+        width = max([len(r.name) for r in self.results] + [8])
+        lines = [f"{self.notebook.name}: {self.score:g} / {self.max_score:g} points ({self.mode})",
+                 f"  {'exercise'.ljust(width)}  points   result"]
+        for r in self.results:
+            verdict = "passed" if r.passed else r.message
+            lines.append(f"  {r.name.ljust(width)}  {f'{r.points:g} / {r.max_points:g}'.ljust(7)}  {verdict}")
+        if self.problem:
+            lines.append(f"  note: {self.problem}")
+        return "\n".join(lines)
+
+
+def find_reference(notebook: Path) -> tuple[Path | None, str]:
+    """The course's copy of this lesson: the instructor source if present, else the release."""
+    lesson = notebook.stem
+    root = find_course_root(notebook.parent) or find_course_root(Path.cwd())
+    if root is not None:
+        for folder, mode in (("solutions", "hidden tests included"), ("notebooks", "visible tests only")):
+            candidate = root / folder / lesson / f"{lesson}.ipynb"
+            if candidate.exists() and candidate.resolve() != notebook.resolve():
+                return candidate, mode
+        if (root / "solutions" / lesson / f"{lesson}.ipynb").resolve() == notebook.resolve():
+            return notebook, "hidden tests included"
+    return None, "visible tests only"
+
+
+def restore_locked_cells(submission, reference):
+    """Put the reference's read-only and test cells into ``submission``; re-add deleted ones."""
+    nb = copy.deepcopy(submission)
+    position = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c)}
+    previous_index = -1  # where the last reference cell sits in nb
+    for ref_cell in reference.cells:
+        gid = grade_id(ref_cell)
+        if gid is None:
+            continue
+        locked = nbgrader_meta(ref_cell).get("locked") or is_test_cell(ref_cell)
+        if gid in position:
+            index = position[gid]
+            if locked:
+                nb.cells[index] = copy.deepcopy(ref_cell)
+        elif locked:
+            index = previous_index + 1
+            nb.cells.insert(index, copy.deepcopy(ref_cell))
+            position = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c)}
+        else:
+            continue
+        previous_index = position[gid]
+    return nb
+
+
+def _first_error(cell) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            value = str(output.get("evalue", "")).strip().splitlines()
+            return f"{output.get('ename', 'Error')}: {value[0] if value else ''}".rstrip(": ")
+    return None
+
+
+def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = None,
+               timeout: int = 120, verbose: bool = True) -> GradeReport:
+    """Grade the notebook at ``path``; print and return the per-exercise table.
+
+    Raises NotebookError (one line) when the file is missing or not a lesson notebook.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    path = Path(path)
+    submission = read_notebook(path)
+    if reference is None:
+        ref_path, mode = find_reference(path)
+    else:
+        ref_path, mode = Path(reference), "reference given"
+    ref_nb = read_notebook(ref_path) if ref_path is not None else submission
+    if not any(is_test_cell(c) for c in ref_nb.cells):
+        raise NotebookError(f"{path}: no graded test cells, so not a lesson notebook")
+
+    nb = strip_outputs(restore_locked_cells(submission, ref_nb))
+    report = GradeReport(notebook=path, mode=mode)
+    previous = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # heavy demo cells skip, as under nbgrader
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent.resolve())}})
+    try:
+        client.execute()
+    except DeadKernelError:
+        report.problem = ("the kernel died while running the notebook (a crash, os._exit, or memory "
+                          "exhaustion); tests after that point score 0")
+    except Exception as error:  # execution machinery failed: still report what ran
+        report.problem = f"execution stopped: {type(error).__name__}: {str(error).strip()[:200]}"
+    finally:
+        if previous is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = previous
+
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        points = float(nbgrader_meta(cell).get("points", 0))
+        ran = cell.get("execution_count") is not None or cell.get("outputs")
+        error = _first_error(cell) if ran else "not run (the notebook stopped before this cell)"
+        report.results.append(ExerciseResult(grade_id(cell), 0.0 if error else points, points, error or ""))
+    if verbose:
+        print(report.table(), file=sys.stdout)
+    return report
