@@ -60,7 +60,9 @@ def load_fresh(module_name: str) -> ModuleType:
 def fresh_grader() -> "Grader":
     """A Grader from a fresh copy of this module, after checking that torch is untouched."""
     integrity = sys.modules.get("course_lib._integrity")  # the snapshot from the first import
-    grader = load_fresh("course_lib.grading").Grader(integrity)
+    fresh = load_fresh("course_lib.grading")
+    fresh.ExerciseFailure = ExerciseFailure  # one exception class, so `except ExerciseFailure` works
+    grader = fresh.Grader(integrity)
     grader.check_untampered()
     return grader
 
@@ -77,6 +79,15 @@ def _show(value: Any, limit: int = 8) -> str:
         return f"tensor of shape {shape} [{body}]"
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _unravel(flat_index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The multi-dimensional index of position ``flat_index`` in a tensor of ``shape``."""
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size)
+        flat_index //= size
+    return tuple(reversed(index))
 
 
 def _strict_equal(a: Any, b: Any) -> bool:
@@ -199,7 +210,7 @@ class Grader:
             diff = _VF.abs(_VF.sub(a, e))
             diff = _VF.where(_VF.isnan(diff), _VF.full_like(diff, float("inf")), diff)
             worst = int(_TB.item(_VF.argmax(_TB.reshape(diff, (-1,)))))
-            index = tuple(int(i) for i in _VF.unravel_index(_VF.tensor(worst), tuple(_TB.size(e))))
+            index = _unravel(worst, tuple(_TB.size(e)))
             detail = (f"expected {_show(expected)}, got {_show(actual)}; the largest difference is "
                       f"{_TB.item(_TB.reshape(diff, (-1,))[worst]):.3g} at index {index}")
         else:
