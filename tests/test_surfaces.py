@@ -118,6 +118,10 @@ def test_divergence_is_reported_not_raised():
     run = run_optimizer(Beale(), optim.SGD, start=(4.0, 4.0), n_steps=50, lr=1.0,
                         divergence_threshold=math.inf)
     assert run.diverged and "inf or nan" in run.message and run.diverged_at == 3
+    # A nan point (torch's SGD accepts lr=nan) stops the run at once.
+    run = run_optimizer(Saddle(), lambda params: torch.optim.SGD(params, lr=math.nan), n_steps=5)
+    assert run.diverged_at == 1 and "became nan or inf" in run.message
+    assert run.final_point.tolist() == list(Saddle.start)
 
 
 def test_saddle_traps_exact_gradient_descent_but_noise_escapes():
