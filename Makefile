@@ -1,0 +1,53 @@
+# The course's two commands (see README.md):
+#   make lab    create .venv, install the course, open the lessons in JupyterLab
+#   make test   create .venv, install what the tests need, run the whole test suite
+# Both work on a fresh machine with Python 3.10+ (3.11 preferred). torch is always pinned
+# through constraints.txt: an unpinned torch would pull several GB of CUDA packages.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# Put the environment's scripts first on PATH: nbgrader runs `alembic` from PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test test-fast release bench gpu-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.lab: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e ".[lab]"
+	@touch $@
+
+$(VENV)/.test: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+# Learners work on copies in workspace/ (never overwritten), so the release stays clean
+# and `git pull` brings lesson updates without conflicts.
+lab: $(VENV)/.lab
+	@mkdir -p workspace
+	@for lesson in notebooks/*/; do name=$$(basename $$lesson); \
+		[ -e workspace/$$name ] || cp -r $$lesson workspace/$$name; done
+	$(BIN)/jupyter-lab --notebook-dir=workspace
+
+test: $(VENV)/.test
+	@command -v chromium >/dev/null || ./.ci/install-chromium || echo "chromium unavailable: browser tests will skip"
+	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.test
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+release: $(VENV)/.lab
+	$(BIN)/llmcourse release
+
+bench: $(VENV)/.test
+	$(BIN)/python bench/lesson_budgets.py
+
+gpu-test: $(VENV)/.test
+	$(BIN)/python -m pytest -m gpu
+
+clean:
+	rm -rf $(VENV) .grading build *.egg-info
