@@ -323,3 +323,11 @@ def test_gaussian_rejects_bad_input():
         gaussian.GaussianClassifier().fit(torch.randn(3, 2), torch.tensor([0, 0, 1]))
     with pytest.raises(ValueError, match="label"):
         gaussian.GaussianClassifier().fit(torch.randn(4, 2), torch.tensor([0, 0, 1, 1])).sample(3, label=2)
+
+
+def test_lesson_modules_do_not_import_plotting_libraries():
+    import subprocess
+    import sys
+    code = ("import sys, course_lib.fundamentals, course_lib.functional, course_lib.metrics, course_lib.ngram; "
+            "bad = [m for m in ('matplotlib', 'ipywidgets') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
