@@ -28,9 +28,7 @@ $(VENV)/.test: $(BIN)/python pyproject.toml constraints.txt
 # Learners work on copies in workspace/ (never overwritten), so the release stays clean
 # and `git pull` brings lesson updates without conflicts.
 lab: $(VENV)/.lab
-	@mkdir -p workspace
-	@for lesson in notebooks/*/; do name=$$(basename $$lesson); \
-		[ -e workspace/$$name ] || cp -r $$lesson workspace/$$name; done
+	$(BIN)/llmcourse workspace workspace
 	$(BIN)/jupyter-lab --notebook-dir=workspace
 
 test: $(VENV)/.test

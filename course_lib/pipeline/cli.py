@@ -1,5 +1,6 @@
 """``llmcourse``: the course's command line.
 
+    llmcourse workspace [DIR]              copy the lessons into DIR (default workspace/) to work in
     llmcourse release [LESSON ...]         regenerate notebooks/ from solutions/
     llmcourse check NOTEBOOK               grade your own copy of a lesson (a table of points)
     llmcourse grade ASSIGNMENT             autograde every submission under submitted/
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llmcourse", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
+    workspace = commands.add_parser("workspace", help="copy lessons to a folder of your own (never overwrites)")
+    workspace.add_argument("folder", nargs="?", default="workspace")
+    workspace.add_argument("--root", help="course folder (default: found from the current folder)")
+
     release = commands.add_parser("release", help="regenerate the student release from solutions/")
     release.add_argument("lessons", nargs="*", help="lesson folders, e.g. 01_fundamentals (default: all)")
     release.add_argument("--root", help="course folder (default: found from the current folder)")
@@ -51,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        if args.command == "release":
+        if args.command == "workspace":
+            from course_lib.pipeline.workspace import make_workspace
+            for path in make_workspace(_course_root(args.root), args.folder):
+                print(f"copied {path}")
+        elif args.command == "release":
             from course_lib.pipeline.release import generate_release
             for path in generate_release(_course_root(args.root), args.lessons or None):
                 print(f"wrote {path}")

@@ -1,0 +1,118 @@
+"""The README's lab command: lessons copied to a workspace, served by JupyterLab, usable in a browser.
+
+JupyterLab is started directly as ``jupyter-lab`` (so its process id is the server's) on loopback
+with a token, and stopped by that id. The browser test drives Debian's chromium through Playwright
+(never ``playwright install``) and keeps screenshots in test-artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from course_lib.pipeline.workspace import make_workspace
+from harness import LESSONS, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def test_workspace_copies_lessons_once_and_keeps_learner_work(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    assert sorted(p.name for p in make_workspace(tmp_path)) == LESSONS
+    mine = tmp_path / "workspace" / LESSONS[0] / f"{LESSONS[0]}.ipynb"
+    mine.write_text("my answers")
+    assert make_workspace(tmp_path) == []
+    assert mine.read_text() == "my answers"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    workspace = home / "workspace"
+    shutil.copytree(ROOT / "notebooks", workspace)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--notebook-dir={workspace}", "--ServerApp.port_retries=0"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, "jupyter-lab exited during start-up"
+                time.sleep(0.5)
+        else:
+            pytest.fail("jupyter-lab did not answer within 60 s")
+        yield base, token
+    finally:
+        server.send_signal(signal.SIGTERM)  # stop the server by its own process id
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.slow
+def test_lab_serves_every_lesson(lab):
+    base, token = lab
+    listing = json.load(urllib.request.urlopen(f"{base}/api/contents/?token={token}", timeout=10))
+    assert sorted(item["name"] for item in listing["content"] if item["type"] == "directory") == LESSONS
+    for lesson in LESSONS:
+        model = json.load(urllib.request.urlopen(f"{base}/api/contents/{lesson}/{lesson}.ipynb?token={token}",
+                                                 timeout=10))
+        assert model["type"] == "notebook" and model["content"]["cells"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_a_lesson_opens_and_runs_in_the_browser(lab):
+    playwright = pytest.importorskip("playwright.sync_api")
+    base, token = lab
+    lesson = LESSONS[0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/{lesson}/{lesson}.ipynb?token={token}", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                                   ".jp-Toolbar-kernelStatus", timeout=120_000)
+            # run the setup cell: the first code cell
+            page.locator(".jp-Notebook .jp-CodeCell").first.click()
+            page.keyboard.press("Shift+Enter")
+            output = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-OutputArea-output")
+            output.wait_for(timeout=120_000)
+            page.wait_for_function("() => document.querySelector('.jp-Notebook .jp-CodeCell .jp-OutputArea-output')"
+                                   " && document.querySelector('.jp-Notebook .jp-CodeCell .jp-OutputArea-output')"
+                                   ".innerText.includes('device:')", timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / f"{lesson}-setup.png"))
+            assert "device: cpu" in output.inner_text() or "device: cuda" in output.inner_text()
+        finally:
+            browser.close()
