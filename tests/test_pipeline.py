@@ -218,3 +218,17 @@ def test_grading_needs_no_activated_environment(course, tmp_path):
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (fresh / "gradebook.db").exists()
+
+
+def test_self_grade_works_from_a_notebook_cell(tmp_path):
+    """Learners call it from a cell of the lesson: it must run inside a live kernel's event loop."""
+    from harness import Kernel, toy_lesson
+    path = tmp_path / "00_toy.ipynb"
+    nbformat.write(toy_lesson(), path)  # the instructor source: the solutions pass
+    kernel = Kernel(tmp_path)
+    try:
+        error = kernel.run(f"from course_lib.pipeline import self_grade\nreport = self_grade({str(path)!r})\n"
+                           "assert (report.score, report.max_score) == (5.0, 5.0), report.table()")
+    finally:
+        kernel.close()
+    assert error is None, error
