@@ -27,7 +27,7 @@ from course_lib.validation import check_positive
 # Named 1-D loss curves for the pictures and the hiker widget: name -> (function, plot range).
 LOSS_CURVES: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], tuple[float, float]]] = {
     # A plain bowl: slope 2x, so any lr > 1 overshoots by more than it corrects.
-    "bowl": (lambda x: x ** 2, (-3.0, 3.0)),
+    "bowl": (lambda x: x ** 2, (-4.0, 4.0)),
     # Two valleys, the left one deeper: where the hiker ends depends on where it starts.
     "two valleys": (lambda x: 0.25 * x ** 4 - x ** 2 + 0.4 * x + 1.0, (-2.4, 2.4)),
     # A long gentle slope into a steep valley: one fixed stride cannot suit both.
