@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -191,7 +191,7 @@ class GaussianProcess:
             raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
         self.length_scale, self.variance, self.noise = length_scale, float(variance), float(noise)
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor) -> "GaussianProcess":
+    def fit(self, x: torch.Tensor, y: torch.Tensor) -> GaussianProcess:
         if x.dim() != 2 or y.shape != (x.shape[0],) or x.shape[0] == 0:
             raise ValueError(f"expected x of shape (n, dim) and y of shape (n,) with n >= 1, "
                              f"got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -347,7 +347,7 @@ def compare_search_methods(objective, space: SearchSpace, target: float, n_trial
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds: expected at least one seed, got none")
-    per_axis = max(2, int(math.floor(n_trials ** (1 / space.dim) + 1e-9)))
+    per_axis = max(2, math.floor(n_trials ** (1 / space.dim) + 1e-9))
     needed: dict[str, list[int | None]] = {"grid": [], "random": [], "bayesian": []}
     for seed in seeds:
         needed["grid"].append(grid_search(objective, space, per_axis, shuffle_seed=seed).trials_to_reach(target))

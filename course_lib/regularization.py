@@ -19,7 +19,6 @@ coefficient paths of L1 (lasso) and L2 (ridge) on features that are correlated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 from torch import nn
@@ -101,7 +100,7 @@ def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True,
     The scaling ("inverted dropout") keeps the expected value of every entry equal to x, so at
     evaluation time nothing needs to change: with ``training=False`` dropout is the identity.
     Drawn the same way as ``torch.nn.functional.dropout`` on the CPU: with a generator seeded
-    like torch's global one, the masks are identical.
+    like torch's global one, the masks are identical. (The generator must live on x's device.)
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x: expected a tensor, got {type(x).__name__}")
@@ -234,7 +233,7 @@ def ridge(X: torch.Tensor, y: torch.Tensor, strength: float) -> torch.Tensor:
     """
     strength = _check_strength(strength)
     n, d = X.shape
-    A = X.T @ X / n + strength * torch.eye(d, dtype=X.dtype)  # (D, D)
+    A = X.T @ X / n + strength * torch.eye(d, dtype=X.dtype, device=X.device)  # (D, D)
     return torch.linalg.solve(A, X.T @ y / n)  # (D,)
 
 
@@ -249,7 +248,7 @@ def lasso(X: torch.Tensor, y: torch.Tensor, strength: float, w_start: torch.Tens
     strength = _check_strength(strength)
     n, d = X.shape
     step = 1.0 / torch.linalg.eigvalsh(X.T @ X / n).max().item()  # 1 / L
-    w = torch.zeros(d, dtype=X.dtype) if w_start is None else w_start.clone()  # (D,)
+    w = torch.zeros(d, dtype=X.dtype, device=X.device) if w_start is None else w_start.clone()  # (D,)
     for _ in range(max_steps):
         grad = X.T @ (X @ w - y) / n  # (D,): gradient of the squared error
         w_next = soft_threshold(w - step * grad, step * strength)  # gradient step, then prox

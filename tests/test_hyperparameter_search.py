@@ -8,9 +8,19 @@ import pytest
 import torch
 
 from course_lib.hyperparameter_search import (
-    DEFAULT_SPACE, GaussianProcess, SearchSpace, TrainingObjective, bayesian_optimization,
-    compare_search_methods, expected_improvement, fit_gp, grid_search, normal_cdf, normal_pdf,
-    random_search, rbf_kernel,
+    DEFAULT_SPACE,
+    GaussianProcess,
+    SearchSpace,
+    TrainingObjective,
+    bayesian_optimization,
+    compare_search_methods,
+    expected_improvement,
+    fit_gp,
+    grid_search,
+    normal_cdf,
+    normal_pdf,
+    random_search,
+    rbf_kernel,
 )
 
 UNIT = SearchSpace({"u": (0.0, 1.0), "v": (0.0, 1.0)})

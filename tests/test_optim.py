@@ -87,7 +87,7 @@ def test_matches_torch_step_for_step(case, seed):
     for step, (a, b) in enumerate(zip(mine, ref)):
         for i, (pa, pb) in enumerate(zip(a, b)):
             torch.testing.assert_close(pa, pb, atol=1e-10, rtol=1e-10,
-                                       msg=lambda m: f"step {step + 1}, tensor {i}: {m}")
+                                       msg=lambda m, step=step, i=i: f"step {step + 1}, tensor {i}: {m}")
     # The parameters really moved (a do-nothing optimizer must not pass), the frozen one did not.
     assert not torch.allclose(mine[-1][0], params[0])
     assert torch.equal(mine[-1][4], params[4])
@@ -134,6 +134,24 @@ def test_closure_and_state_dict_round_trip(case):
         opt2.step()
     for a, b in zip(resumed, straight):
         torch.testing.assert_close(a.detach(), b, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("case", CASES[::2], ids=case_id)
+def test_matches_torch_on_cuda(case):
+    ours, theirs, settings = case
+    params, loss_fn = random_problem(5)
+    on_gpu = [p.cuda() for p in params]
+
+    def gpu_loss(p):  # the same problem, with its data moved to the GPU
+        return loss_fn([t.cpu() for t in p]).cuda()
+
+    mine = run(ours, settings, on_gpu, gpu_loss, n_steps=10)[-1]
+    ref = run(theirs, settings, on_gpu, gpu_loss, n_steps=10)[-1]
+    for a, b in zip(mine, ref):
+        assert a.is_cuda
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
 
 
 def test_adam_bias_correction_makes_first_step_lr_sized():

@@ -7,8 +7,18 @@ import torch.nn.functional as F
 
 from course_lib import optim
 from course_lib.regularization import (
-    Dropout, compare_l2_and_decoupled_decay, coefficient_paths, correlated_regression, dropout,
-    elastic_net_penalty, l1_penalty, l2_penalty, lasso, proximal_l1_step, ridge, soft_threshold,
+    Dropout,
+    coefficient_paths,
+    compare_l2_and_decoupled_decay,
+    correlated_regression,
+    dropout,
+    elastic_net_penalty,
+    l1_penalty,
+    l2_penalty,
+    lasso,
+    proximal_l1_step,
+    ridge,
+    soft_threshold,
 )
 
 

@@ -8,8 +8,15 @@ import torch
 
 from course_lib import optim
 from course_lib.surfaces import (
-    SURFACES, Beale, IllConditionedQuadratic, NoisySurface, Rosenbrock, Saddle, Surface,
-    get_surface, run_optimizer,
+    SURFACES,
+    Beale,
+    IllConditionedQuadratic,
+    NoisySurface,
+    Rosenbrock,
+    Saddle,
+    Surface,
+    get_surface,
+    run_optimizer,
 )
 
 ALL = [IllConditionedQuadratic(), IllConditionedQuadratic(condition=50, angle=0.6), Rosenbrock(),
@@ -93,7 +100,7 @@ def test_ours_and_torchs_optimizers_trace_the_same_path():
         (optim.RMSProp, torch.optim.RMSprop, dict(lr=0.01)),
     ]:
         a = run_optimizer(surface, ours, n_steps=200, **settings)
-        b = run_optimizer(surface, lambda params: theirs(params, **settings), n_steps=200)
+        b = run_optimizer(surface, lambda params, t=theirs, s=settings: t(params, **s), n_steps=200)
         torch.testing.assert_close(a.points, b.points, rtol=1e-10, atol=1e-10)
 
 

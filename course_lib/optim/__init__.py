@@ -17,12 +17,30 @@ from course_lib.optim.clipping import clip_grad_norm, global_grad_norm
 from course_lib.optim.momentum import Momentum
 from course_lib.optim.rmsprop import RMSProp
 from course_lib.optim.schedules import (
-    Constant, StepDecay, WarmupCosine, WarmupLinear, lr_curve, make_scheduler,
+    Constant,
+    StepDecay,
+    WarmupCosine,
+    WarmupLinear,
+    lr_curve,
+    make_scheduler,
 )
 from course_lib.optim.sgd import SGD, GradientDescent, minibatches
 
 __all__ = [
-    "SGD", "GradientDescent", "minibatches", "Momentum", "AdaGrad", "RMSProp", "Adam", "AdamW",
-    "Constant", "StepDecay", "WarmupLinear", "WarmupCosine", "make_scheduler", "lr_curve",
-    "clip_grad_norm", "global_grad_norm",
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "AdamW",
+    "Constant",
+    "GradientDescent",
+    "Momentum",
+    "RMSProp",
+    "StepDecay",
+    "WarmupCosine",
+    "WarmupLinear",
+    "clip_grad_norm",
+    "global_grad_norm",
+    "lr_curve",
+    "make_scheduler",
+    "minibatches",
 ]

@@ -6,7 +6,7 @@ the setting, the value that came, and what was expected.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -30,7 +30,11 @@ import torch
 from torch.optim import Optimizer
 
 from course_lib.optim._common import (
-    check_betas, check_lr, check_non_negative, dense_grad, evaluate_closure,
+    check_betas,
+    check_lr,
+    check_non_negative,
+    dense_grad,
+    evaluate_closure,
 )
 
 

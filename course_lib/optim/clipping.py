@@ -18,7 +18,7 @@ same clipped gradients.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
@@ -32,7 +32,8 @@ def global_grad_norm(parameters: Iterable[torch.Tensor], norm_type: float = 2.0)
         return torch.tensor(0.0)
     # The norm of the per-tensor norms is the norm of the concatenation: for p = 2,
     # sqrt(sum_i ||g_i||^2) = sqrt(sum of every squared entry); for p = inf, max of maxes.
-    per_tensor = torch.stack([torch.linalg.vector_norm(g, norm_type) for g in grads])  # (k,)
+    device = grads[0].device  # tensors may sit on several devices; gather the norms on one
+    per_tensor = torch.stack([torch.linalg.vector_norm(g, norm_type).to(device) for g in grads])  # (k,)
     return torch.linalg.vector_norm(per_tensor, norm_type)
 
 

@@ -27,7 +27,12 @@ from __future__ import annotations
 import torch
 from torch.optim import Optimizer
 
-from course_lib.optim._common import check_lr, check_non_negative, dense_grad, evaluate_closure
+from course_lib.optim._common import (
+    check_lr,
+    check_non_negative,
+    dense_grad,
+    evaluate_closure,
+)
 
 
 class Momentum(Optimizer):

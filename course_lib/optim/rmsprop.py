@@ -27,7 +27,11 @@ import torch
 from torch.optim import Optimizer
 
 from course_lib.optim._common import (
-    check_beta, check_lr, check_non_negative, dense_grad, evaluate_closure,
+    check_beta,
+    check_lr,
+    check_non_negative,
+    dense_grad,
+    evaluate_closure,
 )
 
 

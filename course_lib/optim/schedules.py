@@ -17,6 +17,8 @@ Step counting (the classic off-by-one lives here):
   therefore used twice, at s = W - 1 and s = W, exactly as torch's SequentialLR of a LinearLR
   warmup and a CosineAnnealingLR does.)
 
+Warmup followed by a constant rate is ``WarmupLinear(W, T, final_factor=1.0)``.
+
 Each schedule is a small class (rather than a lambda) so that it prints its settings and
 pickles with a checkpoint.
 """

@@ -21,12 +21,17 @@ not (see ``course_lib.regularization.compare_l2_and_decoupled_decay``).
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch.optim import Optimizer
 
-from course_lib.optim._common import check_lr, check_non_negative, dense_grad, evaluate_closure
+from course_lib.optim._common import (
+    check_lr,
+    check_non_negative,
+    dense_grad,
+    evaluate_closure,
+)
 
 
 class SGD(Optimizer):
