@@ -168,8 +168,10 @@ def test_merges_never_cross_pre_token_boundaries(pattern):
 def test_patterns_split_as_gpt2_and_gpt4_do():
     text = "Hello world!!  It's 2024.\n\nI'LL go"
     # GPT-2: "\n\n" before a letter is two pieces (the lookahead (?!\S) gives back the last "\n")
-    assert pretokenize(text, "gpt2") == ["Hello", " world", "!!", " ", " It", "'s", " 2024", ".", "\n", "\n", "I", "'", "LL", " go"]
-    assert pretokenize(text, "gpt4") == ["Hello", " world", "!!", " ", " It", "'s", " ", "202", "4", ".\n\n", "I", "'LL", " go"]
+    assert pretokenize(text, "gpt2") == [
+        "Hello", " world", "!!", " ", " It", "'s", " 2024", ".", "\n", "\n", "I", "'", "LL", " go"]
+    assert pretokenize(text, "gpt4") == [
+        "Hello", " world", "!!", " ", " It", "'s", " ", "202", "4", ".\n\n", "I", "'LL", " go"]
 
 
 def test_a_pattern_that_skips_text_is_an_error():
@@ -298,7 +300,8 @@ def test_special_token_that_collides_with_a_merge_in_a_file(tmp_path, bpe_gpt4):
     data["special_tokens"] = {EOT: 259}
     path = tmp_path / "tok.json"
     path.write_text(json.dumps({"format": base.FILE_FORMAT, "version": 1, "type": "bpe", **data}))
-    with pytest.raises(ValueError, match=r"special token '<\|endoftext\|>' has id 259, which is already taken by the token made by merges\[3\]"):
+    taken = r"special token '<\|endoftext\|>' has id 259, which is already taken by the token made by merges\[3\]"
+    with pytest.raises(ValueError, match=taken):
         Tokenizer.load(path)
     # a special token spelled exactly like a learned token
     learned = bpe_gpt4.vocab[300].decode()
@@ -355,13 +358,21 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, bpe_gpt4, monkeypatch)
     ('{"format": "course_lib.tokenizer", "version": 1, "type": "wordpiece"}', "unknown tokenizer type 'wordpiece'"),
     ('{"format": "course_lib.tokenizer", "version": 1, "type": "bpe", "pattern": "gpt2", "byte_ids": [], "merges": []}',
      "byte_ids: expected 256 distinct ids"),
-    ('{"format": "course_lib.tokenizer", "version": 1, "type": "char", "chars": ["ab"]}', r"chars\[0\] should be one character"),
+    ('{"format": "course_lib.tokenizer", "version": 1, "type": "char", "chars": ["ab"]}',
+     r"chars\[0\] should be one character"),
 ])
 def test_malformed_tokenizer_files(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         Tokenizer.load(path)
+
+
+def test_loading_through_the_wrong_class(tmp_path, bpe_gpt4):
+    bpe_gpt4.save(tmp_path / "bpe.json")
+    assert isinstance(BPETokenizer.load(tmp_path / "bpe.json"), BPETokenizer)
+    with pytest.raises(ValueError, match="holds a BPETokenizer, not a CharTokenizer"):
+        CharTokenizer.load(tmp_path / "bpe.json")
 
 
 def test_malformed_merges_in_a_saved_file(tmp_path):

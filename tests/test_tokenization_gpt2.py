@@ -247,7 +247,8 @@ def test_malformed_merges_lines(mini_files):
 def test_merge_that_uses_a_token_before_it_is_made(mini_files):
     # "Ġt he" needs Ġt (line 2) and he (line 4): moved to the top, it comes too early.
     merges = ["Ġt he"] + [m for m in GPT2_FIRST_MERGES if m != "Ġt he"]
-    with pytest.raises(ValueError, match=r"merges.txt line 2 \(Ġt he\): uses id 256, which no byte or earlier merge defines"):
+    too_early = r"merges.txt line 2 \(Ġt he\): uses id 256, which no byte or earlier merge defines"
+    with pytest.raises(ValueError, match=too_early):
         load_gpt2(*mini_files(merges=merges))
 
 
@@ -273,7 +274,8 @@ def test_malformed_vocab(mini_files):
 def test_special_tokens_given_explicitly(mini_files):
     paths = mini_files()
     assert load_gpt2(*paths, special_tokens=[EOT]).special_tokens == {EOT: 266}
-    with pytest.raises(ValueError, match=r"special token 'Ġt' has id 256, which is already taken by the token made by merges.txt line 2 \(Ġ t\)"):
+    taken = r"special token 'Ġt' has id 256, which is already taken by the token made by merges.txt line 2 \(Ġ t\)"
+    with pytest.raises(ValueError, match=taken):
         load_gpt2(*paths, special_tokens=["Ġt", EOT])
     with pytest.raises(ValueError, match=r"\['<\|endoftext\|>'\] are neither bytes, nor made by a merge"):
         load_gpt2(*paths, special_tokens=[])

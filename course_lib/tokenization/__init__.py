@@ -10,12 +10,17 @@ Read the files in this order:
 * ``gpt2_format.py`` GPT-2's vocab.json + merges.txt files
 * ``stream.py``      encoding a large file line by line in bounded memory
 
-    >>> from course_lib.tokenization import BPETokenizer
-    >>> tokenizer = BPETokenizer("gpt4").train(text, vocab_size=1024, special_tokens=["<|endoftext|>"])
-    >>> ids = tokenizer.encode("Once upon a time<|endoftext|>")
-    >>> tokenizer.decode(ids)
-    'Once upon a time<|endoftext|>'
-    >>> tokenizer.save("stories.tokenizer.json"); Tokenizer.load("stories.tokenizer.json")
+Typical use::
+
+    from course_lib.data import python_docs, stories
+    from course_lib.tokenization import BPETokenizer, load
+
+    text = stories(2000) + python_docs()
+    tokenizer = BPETokenizer("gpt4").train(text, vocab_size=1024, special_tokens=["<|endoftext|>"])
+    ids = tokenizer.encode("Once upon a time<|endoftext|>")
+    tokenizer.decode(ids)                     # 'Once upon a time<|endoftext|>'
+    tokenizer.save("stories-tokenizer.json")
+    same = load("stories-tokenizer.json")     # a BPETokenizer again
 """
 from course_lib.tokenization.base import Tokenizer
 from course_lib.tokenization.bpe import BPETokenizer
