@@ -18,6 +18,12 @@ from hypothesis import strategies as st
 from course_lib.data import python_docs, stories
 from course_lib.tokenization import BPETokenizer, CharTokenizer, bytes_to_unicode, load_gpt2, save_gpt2
 
+try:
+    import tokenizers as huggingface
+except ImportError:  # an optional test dependency: pip install -c constraints.txt tokenizers
+    huggingface = None
+needs_huggingface = pytest.mark.skipif(huggingface is None, reason="the optional `tokenizers` package is not installed")
+
 EOT = "<|endoftext|>"
 CORPUS = stories(150, seed=4) + python_docs()[:25_000]
 
@@ -111,9 +117,9 @@ def test_byte_table_matches_gpt2():
     assert table[ord("A")] == "A" and table[0xE9] == "é" and table[0xAD] == "Ń"
 
 
+@needs_huggingface
 def test_byte_table_matches_huggingface():
-    pre_tokenizers = pytest.importorskip("tokenizers.pre_tokenizers")
-    assert set(bytes_to_unicode().values()) == set(pre_tokenizers.ByteLevel.alphabet())
+    assert set(bytes_to_unicode().values()) == set(huggingface.pre_tokenizers.ByteLevel.alphabet())
 
 
 # ----- GPT-2's own layout and ids -----------------------------------------------------------
@@ -174,12 +180,9 @@ def test_only_bpe_tokenizers_have_a_gpt2_format(tmp_path):
 
 # ----- the Hugging Face tokenizers package as a second, independent implementation ------------
 def huggingface_tokenizer(vocab_path, merges_path):
-    tokenizers = pytest.importorskip("tokenizers")
-    from tokenizers import decoders, models, pre_tokenizers
-
-    tokenizer = tokenizers.Tokenizer(models.BPE.from_file(str(vocab_path), str(merges_path)))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer = huggingface.Tokenizer(huggingface.models.BPE.from_file(str(vocab_path), str(merges_path)))
+    tokenizer.pre_tokenizer = huggingface.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = huggingface.decoders.ByteLevel()
     return tokenizer
 
 
@@ -187,6 +190,7 @@ def huggingface_tokenizer(vocab_path, merges_path):
 TRICKY_CHARACTERS = st.sampled_from(list(" \n\t\r'.,!?-_()#:;\"") + list("sltdvmreaAzZ019é日本😀\u0301ש"))
 
 
+@needs_huggingface
 def test_huggingface_reads_our_files_and_agrees(exported):
     oracle = huggingface_tokenizer(*exported)
     loaded = load_gpt2(*exported)
@@ -194,6 +198,7 @@ def test_huggingface_reads_our_files_and_agrees(exported):
         assert loaded.encode(text) == oracle.encode(text).ids, text
 
 
+@needs_huggingface
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=120) | st.text(TRICKY_CHARACTERS, max_size=120))
 def test_huggingface_agrees_on_random_text(exported, text):
@@ -201,11 +206,11 @@ def test_huggingface_agrees_on_random_text(exported, text):
     assert load_gpt2(*exported).encode(text, allowed_special=False) == oracle.encode(text).ids
 
 
+@needs_huggingface
 def test_we_read_files_huggingface_trained(tmp_path):
-    tokenizers = pytest.importorskip("tokenizers")
     from tokenizers import models, pre_tokenizers, trainers
 
-    hf = tokenizers.Tokenizer(models.BPE())
+    hf = huggingface.Tokenizer(models.BPE())
     hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=[EOT], show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
