@@ -304,7 +304,7 @@ def run_optimizer(surface: Surface, optimizer, start=None, n_steps: int = 100, *
         point = theta.detach().clone()  # (2,)
         finite = bool(torch.isfinite(point).all())
         too_far = finite and point.abs().max().item() > divergence_threshold
-        loss = surface.value(point[0], point[1]).item() if finite and not too_far else math.nan
+        loss = float(surface.value(point[0], point[1])) if finite and not too_far else math.nan
         if not finite or too_far or not math.isfinite(loss):
             what = "became nan or inf" if not finite else (
                 f"left the box |x|, |y| <= {divergence_threshold:g}" if too_far else "gave a loss of inf or nan")
