@@ -7,24 +7,15 @@ with a token, and stopped by that id. The browser test drives Debian's chromium 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from course_lib.pipeline.workspace import make_workspace
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from harness import LESSONS, ROOT
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 def test_workspace_copies_lessons_once_and_keeps_learner_work(tmp_path):
@@ -35,45 +26,6 @@ def test_workspace_copies_lessons_once_and_keeps_learner_work(tmp_path):
     mine.write_text("my answers")
     assert make_workspace(tmp_path) == []
     assert mine.read_text() == "my answers"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    workspace = home / "workspace"
-    shutil.copytree(ROOT / "notebooks", workspace)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--notebook-dir={workspace}", "--ServerApp.port_retries=0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, "jupyter-lab exited during start-up"
-                time.sleep(0.5)
-        else:
-            pytest.fail("jupyter-lab did not answer within 60 s")
-        yield base, token
-    finally:
-        server.send_signal(signal.SIGTERM)  # stop the server by its own process id
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.mark.slow
@@ -95,9 +47,7 @@ def test_a_lesson_opens_and_runs_in_the_browser(lab):
     lesson = LESSONS[0]
     ARTIFACTS.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/{lesson}/{lesson}.ipynb?token={token}", timeout=120_000)
