@@ -10,6 +10,8 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 # Put the environment's scripts first on PATH: nbgrader runs `alembic` from PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
+# Jupyter refuses to run as root unless told (containers, CI).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test test-fast release bench gpu-test clean
 
@@ -29,7 +31,7 @@ $(VENV)/.test: $(BIN)/python pyproject.toml constraints.txt
 # and `git pull` brings lesson updates without conflicts.
 lab: $(VENV)/.lab
 	$(BIN)/llmcourse workspace workspace
-	$(BIN)/jupyter-lab --notebook-dir=workspace
+	$(BIN)/jupyter-lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/workspace $(ALLOW_ROOT)
 
 test: $(VENV)/.test
 	@command -v chromium >/dev/null || ./.ci/install-chromium || echo "chromium unavailable: browser tests will skip"

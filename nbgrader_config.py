@@ -6,10 +6,6 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"     # instructor source: solutions + hidden tests
 c.CourseDirectory.release_directory = "notebooks"    # generated student release (never hand-edited)
-c.CourseDirectory.db_assignments = [
-    dict(name=name) for name in sorted(os.listdir(os.path.join(c.CourseDirectory.root, "solutions")))
-    if name[:2].isdigit()
-]
 # A learner's deleted test cells come back at grading time.
 c.OverwriteCells.add_missing_cells = True
 # Grading: each cell may run 120 s; outputs are cut so a flood of prints cannot bloat feedback.

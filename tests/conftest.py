@@ -35,12 +35,14 @@ def lab(tmp_path_factory):
     workspace = home / "workspace"
     shutil.copytree(ROOT / "notebooks", workspace)  # what `make lab` serves
     port, token = _free_port(), secrets.token_hex(16)
+    log = open(home / "jupyter-lab.log", "w")
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--notebook-dir={workspace}", "--ServerApp.port_retries=0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+         f"--IdentityProvider.token={token}", f"--notebook-dir={workspace}", "--ServerApp.port_retries=0",
+         *(["--allow-root"] if os.getuid() == 0 else [])],
+        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -48,7 +50,7 @@ def lab(tmp_path_factory):
                 urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
                 break
             except OSError:
-                assert server.poll() is None, "jupyter-lab exited during start-up"
+                assert server.poll() is None, "jupyter-lab exited during start-up:\n" + (home / "jupyter-lab.log").read_text()[-3000:]
                 time.sleep(0.5)
         else:
             pytest.fail("jupyter-lab did not answer within 60 s")
@@ -60,5 +62,6 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        log.close()
 
 
