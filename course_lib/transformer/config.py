@@ -33,7 +33,7 @@ class GPTConfig:
     norm: str = "layernorm"
     norm_eps: float = 1e-5
     feedforward: str = "gelu"
-    gelu_approximation: str = "tanh"  # GPT-2 uses the tanh approximation of GELU
+    gelu_approximation: str = "none"  # exact GELU; GPT-2 used "tanh" (load_gpt2 sets it)
     n_experts: int = 4              # only for feedforward="moe"
     expert_top_k: int = 1           # experts each token is sent to (1 is Switch-style routing)
     moe_aux_loss_weight: float = 0.01

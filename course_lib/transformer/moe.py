@@ -57,7 +57,7 @@ class MoEFeedForward(nn.Module):
     """
 
     def __init__(self, d_model: int, hidden: int, n_experts: int, top_k: int = 1, dropout: float = 0.0,
-                 bias: bool = True, gelu_approximation: str = "tanh"):
+                 bias: bool = True, gelu_approximation: str = "none"):
         super().__init__()
         if not 1 <= top_k <= n_experts:
             raise ValueError(f"top_k must be between 1 and n_experts={n_experts}, got {top_k}")
