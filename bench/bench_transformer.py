@@ -3,9 +3,10 @@
 CPU (always): a training step (forward, backward, AdamW) at a tiny size, and generation with
 and without the KV cache. Target: course_lib's training tokens/s >= the reference's.
 
-CUDA (``--device cuda``, when a GPU is present): a GPT-2-small-shaped model trained in bf16;
-tokens/s and model FLOPs utilisation (MFU) against the card's bf16 matmul rate, measured in
-the same run with a large torch.matmul. Target: MFU >= 40%.
+CUDA (``--device cuda``, when a GPU is present): a GPT-2-small-shaped model trained in bf16,
+eager and under torch.compile (``--no-compile`` skips it); tokens/s and model FLOPs utilisation
+(MFU: model FLOPs per second, counted by ``flops_per_token``, over the card's bf16 matmul rate
+measured in the same run with a large torch.matmul). Target: MFU >= 40%. Then generation.
 
     python bench/bench_transformer.py                 # CPU only
     python bench/bench_transformer.py --device cuda   # CPU, then the GPU part
@@ -200,7 +201,7 @@ def cpu_benchmark(args):
 
 # --- the GPU part ------------------------------------------------------------------------------------------
 
-def measured_matmul_flops(device, n=8192, reps=20) -> float:
+def measured_matmul_flops(device, n=8192, reps=50) -> float:
     """The card's bf16 matmul rate in FLOP/s, from a large square torch.matmul."""
     a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
     b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
@@ -225,7 +226,7 @@ def cuda_benchmark(args):
     x = torch.randint(0, config.vocab_size, (B, T), device=device)
     y = torch.randint(0, config.vocab_size, (B, T), device=device)
     rows = []
-    variants = [("course_lib GPT, eager", False)] + ([("course_lib GPT, torch.compile", True)] if args.compile else [])
+    variants = [("course_lib GPT, eager", False)] + ([] if args.no_compile else [("course_lib GPT, torch.compile", True)])
     for name, compiled in variants:
         torch.manual_seed(0)
         model = GPT(config).to(device)
@@ -243,10 +244,31 @@ def cuda_benchmark(args):
                      "target >= 40%: " + ("PASS" if mfu >= 0.40 else "FAIL")])
         del model, runnable, step
         torch.cuda.empty_cache()
+    # Generation on the GPU: batch 1, GPT-2 small shape, bf16.
+    torch.manual_seed(0)
+    model = GPT(config).to(device).eval()
+    prompt = torch.randint(0, config.vocab_size, (1, 32), device=device)
+    new = 128
+    gen_rows = []
+    for name, use_cache in (("course_lib, KV cache", True), ("course_lib, no cache", False)):
+        best = float("inf")
+        for _ in range(3):
+            synchronize(device)
+            start = time.perf_counter()
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                generate(model, prompt, new, greedy=True, use_kv_cache=use_cache)
+            synchronize(device)
+            best = min(best, time.perf_counter() - start)
+        gen_rows.append([name, f"{new / best:,.0f}"])
+    del model
+    torch.cuda.empty_cache()
+
     print_table(f"CUDA training step, bf16 autocast: GPT-2 small shape (12 layers, 12 heads, 768, context 1024, "
                 f"vocab 50257), batch {B}; {torch.cuda.get_device_name(device)}; measured bf16 matmul rate "
                 f"{peak / 1e12:.0f} TFLOP/s; {flops / 1e6:.0f} MFLOP per token",
                 rows, ["model", "tokens/s", "model TFLOP/s", "MFU", ""])
+    print_table(f"CUDA generation: GPT-2 small shape, bf16, batch 1, prompt 32, {new} new tokens (greedy)",
+                gen_rows, ["generation", "tokens/s"])
 
 
 def main(argv=None):
@@ -257,7 +279,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2, help="CPU training steps per timed round")
     parser.add_argument("--gpu-batch", type=int, default=16)
     parser.add_argument("--gpu-steps", type=int, default=10)
-    parser.add_argument("--compile", action="store_true", help="also time the model under torch.compile on CUDA")
+    parser.add_argument("--no-compile", action="store_true", help="on CUDA, time the eager model only")
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}")
     cpu_benchmark(args)
