@@ -143,8 +143,9 @@ class GPT(nn.Module):
                 f"{self.config.context_length} tokens at a time; crop it (ids[:, -{self.config.context_length}:])"
             )
         # Out-of-range ids: on the CPU the embedding lookup would fail with a cryptic message.
-        # (On CUDA the check would stall the GPU every step, so the kernel's own assert is left to catch it.)
-        if not idx.is_cuda:
+        # Skipped on CUDA, where reading the ids back would stall the GPU every step (the kernel's
+        # own assert catches them there), and under torch.compile, which cannot trace it.
+        if not idx.is_cuda and not _compiling():
             low, high = int(idx.min()), int(idx.max())
             if low < 0 or high >= self.config.vocab_size:
                 raise ValueError(f"token ids must lie in [0, vocab_size={self.config.vocab_size}), "
@@ -154,6 +155,12 @@ class GPT(nn.Module):
                              f"{tuple(idx.shape)}{' and the KV cache' if offset else ''}, "
                              f"got {tuple(padding_mask.shape)}")
         return offset
+
+
+def _compiling() -> bool:
+    """True while torch.compile traces the model (torch.compiler.is_compiling needs torch >= 2.3)."""
+    is_compiling = getattr(torch.compiler, "is_compiling", None)
+    return bool(is_compiling and is_compiling())
 
 
 class Encoder(GPT):
