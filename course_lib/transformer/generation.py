@@ -89,6 +89,8 @@ def generate(model, prompt: torch.Tensor, max_new_tokens: int, greedy: bool = Fa
              stop_token: int | None = None) -> torch.Tensor:
     """Continue ``prompt`` (B, T) by ``max_new_tokens`` tokens: returns (B, T + max_new_tokens).
 
+    The prompts of a batch have the same length T (generate one at a time otherwise).
+
     ``stop_token``: once a sequence has produced it, it only repeats it; generation ends early
     (fewer new tokens) when every sequence in the batch has stopped. The model is in eval mode
     meanwhile (no dropout) and goes back to its previous mode afterwards.
