@@ -25,8 +25,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from course_lib.transformer import GPT, GPTConfig, flops_per_token, generate  # noqa: E402
-
+from course_lib.transformer import GPT, GPTConfig, flops_per_token, generate
 
 # --- the reference: a GPT in the plain style of a first implementation ------------------------------
 
@@ -235,7 +234,7 @@ def cuda_benchmark(args):
         try:
             seconds = interleaved_seconds_per_step({name: step}, x, y, device, rounds=3, steps_per_round=args.gpu_steps,
                                                    warmup=3 if not compiled else 5)[name]
-        except Exception as error:  # a missing compiler toolchain should not hide the eager numbers
+        except Exception as error:  # noqa: BLE001  (a broken compiler toolchain must not hide the eager numbers)
             rows.append([name, "failed", f"{type(error).__name__}: {str(error)[:60]}", "", ""])
             continue
         tokens_per_s = B * T / seconds

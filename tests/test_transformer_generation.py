@@ -6,7 +6,15 @@ import dataclasses
 import pytest
 import torch
 
-from course_lib.transformer import GPT, GPTConfig, KVCache, generate, sample_next_token, top_k_filter, top_p_filter
+from course_lib.transformer import (
+    GPT,
+    GPTConfig,
+    KVCache,
+    generate,
+    sample_next_token,
+    top_k_filter,
+    top_p_filter,
+)
 
 TINY = GPTConfig(vocab_size=40, context_length=24, n_layers=2, n_heads=2, d_model=16)
 
@@ -97,13 +105,13 @@ def test_greedy_and_zero_temperature_take_the_argmax():
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(temperature=-1.0), "temperature: expected a number >= 0.*got -1.0"),
-    (dict(temperature="hot"), "temperature: expected a number >= 0.*got 'hot'"),
-    (dict(top_k=0), "top_k: expected None or an int >= 1.*got 0"),
-    (dict(top_k=2.5), "top_k: expected None or an int >= 1.*got 2.5"),
-    (dict(top_p=0.0), r"top_p: expected None or a probability in \(0, 1\], got 0.0"),
-    (dict(top_p=1.5), r"top_p: expected None or a probability in \(0, 1\], got 1.5"),
-    (dict(greedy="yes"), "greedy: expected True or False, got 'yes'"),
+    ({"temperature": -1.0}, "temperature: expected a number >= 0.*got -1.0"),
+    ({"temperature": "hot"}, "temperature: expected a number >= 0.*got 'hot'"),
+    ({"top_k": 0}, "top_k: expected None or an int >= 1.*got 0"),
+    ({"top_k": 2.5}, "top_k: expected None or an int >= 1.*got 2.5"),
+    ({"top_p": 0.0}, r"top_p: expected None or a probability in \(0, 1\], got 0.0"),
+    ({"top_p": 1.5}, r"top_p: expected None or a probability in \(0, 1\], got 1.5"),
+    ({"greedy": "yes"}, "greedy: expected True or False, got 'yes'"),
 ])
 def test_unknown_sampling_settings_are_refused_with_the_value(settings, message):
     with pytest.raises(ValueError, match=message):
@@ -122,8 +130,8 @@ def test_generate_input_errors():
 
 # --- the KV cache --------------------------------------------------------------------------------------
 
-POSITIONS = [dict(positions="learned"), dict(positions="sinusoidal"), dict(positions="rope"),
-             dict(positions="rope", fused_attention=False), dict(positions="learned", feedforward="moe")]
+POSITIONS = [{"positions": "learned"}, {"positions": "sinusoidal"}, {"positions": "rope"},
+             {"positions": "rope", "fused_attention": False}, {"positions": "learned", "feedforward": "moe"}]
 
 
 @pytest.mark.parametrize("changes", POSITIONS, ids=str)
@@ -160,7 +168,7 @@ def test_greedy_generation_is_greedy_step_by_step():
 
 def test_sampling_with_and_without_the_cache_draws_the_same_tokens():
     model = model_of(dtype=torch.float64, positions="rope")
-    settings = dict(temperature=0.8, top_k=10, top_p=0.9)
+    settings = {"temperature": 0.8, "top_k": 10, "top_p": 0.9}
     a = generate(model, prompt_of(), 15, generator=torch.Generator().manual_seed(3), **settings)
     b = generate(model, prompt_of(), 15, generator=torch.Generator().manual_seed(3), use_kv_cache=False, **settings)
     assert torch.equal(a, b)

@@ -9,13 +9,19 @@ import pytest
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from course_lib.transformer import GPT, GPTConfig, fused_scaled_dot_product_attention, generate, scaled_dot_product_attention
+from course_lib.transformer import (
+    GPT,
+    GPTConfig,
+    fused_scaled_dot_product_attention,
+    generate,
+    scaled_dot_product_attention,
+)
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 CONFIG = GPTConfig(vocab_size=300, context_length=64, n_layers=2, n_heads=4, d_model=128)
-VARIANTS = [dict(), dict(positions="rope", norm="rmsnorm", feedforward="swiglu", bias=False),
-            dict(feedforward="moe", n_experts=4, expert_top_k=2)]
+VARIANTS = [{}, {"positions": "rope", "norm": "rmsnorm", "feedforward": "swiglu", "bias": False},
+            {"feedforward": "moe", "n_experts": 4, "expert_top_k": 2}]
 
 
 def cuda_model(seed=0, **changes) -> GPT:

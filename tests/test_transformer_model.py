@@ -72,10 +72,10 @@ def test_block_matches_torch_transformer_encoder_layer(causal, fused):
 # --- the GPT -------------------------------------------------------------------------------------------
 
 VARIANTS = [
-    dict(positions="learned"),
-    dict(positions="sinusoidal", norm="rmsnorm"),
-    dict(positions="rope", feedforward="swiglu", bias=False, norm="rmsnorm"),
-    dict(positions="rope", feedforward="moe", n_experts=3, expert_top_k=2),
+    {"positions": "learned"},
+    {"positions": "sinusoidal", "norm": "rmsnorm"},
+    {"positions": "rope", "feedforward": "swiglu", "bias": False, "norm": "rmsnorm"},
+    {"positions": "rope", "feedforward": "moe", "n_experts": 3, "expert_top_k": 2},
 ]
 
 
@@ -290,12 +290,12 @@ def test_gpt_with_moe_adds_the_weighted_aux_loss():
 
 COUNTED = [
     {},
-    dict(tie_weights=False),
-    dict(bias=False),
-    dict(positions="rope", norm="rmsnorm", feedforward="swiglu"),
-    dict(positions="sinusoidal", feedforward="swiglu", d_ff=40),
-    dict(feedforward="moe", n_experts=3, expert_top_k=2),
-    dict(positions="none", norm="rmsnorm", bias=False, tie_weights=False),
+    {"tie_weights": False},
+    {"bias": False},
+    {"positions": "rope", "norm": "rmsnorm", "feedforward": "swiglu"},
+    {"positions": "sinusoidal", "feedforward": "swiglu", "d_ff": 40},
+    {"feedforward": "moe", "n_experts": 3, "expert_top_k": 2},
+    {"positions": "none", "norm": "rmsnorm", "bias": False, "tie_weights": False},
 ]
 
 
@@ -316,8 +316,8 @@ def test_gpt2_small_has_its_published_size():
     assert flops_per_token(gpt2, training=True) == 3 * flops_per_token(gpt2, training=False)
 
 
-@pytest.mark.parametrize("changes", [{}, dict(feedforward="swiglu", bias=False),
-                                     dict(feedforward="moe", n_experts=3, expert_top_k=2)], ids=str)
+@pytest.mark.parametrize("changes", [{}, {"feedforward": "swiglu", "bias": False},
+                                     {"feedforward": "moe", "n_experts": 3, "expert_top_k": 2}], ids=str)
 def test_flops_formula_matches_torch_flop_counter(changes):
     # The written-out attention path, whose matrix multiplies torch's FLOP counter sees.
     config = tiny(fused_attention=False, **changes)

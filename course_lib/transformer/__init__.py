@@ -31,7 +31,12 @@ from course_lib.transformer.counting import (
     parameter_count,
 )
 from course_lib.transformer.feedforward import MLP, SwiGLU
-from course_lib.transformer.generation import generate, sample_next_token, top_k_filter, top_p_filter
+from course_lib.transformer.generation import (
+    generate,
+    sample_next_token,
+    top_k_filter,
+    top_p_filter,
+)
 from course_lib.transformer.gpt import GPT, IGNORE_INDEX, Encoder
 from course_lib.transformer.gpt2_weights import load_gpt2
 from course_lib.transformer.kv_cache import KVCache, LayerCache
@@ -45,11 +50,40 @@ from course_lib.transformer.positions import (
 )
 
 __all__ = [
-    "Block", "Encoder", "GPT", "GPTConfig", "IGNORE_INDEX", "KVCache", "LayerCache", "LayerNorm",
-    "LearnedPositions", "MLP", "MoEFeedForward", "MultiHeadAttention", "RMSNorm", "RotaryEmbedding",
-    "RoutingStats", "SinusoidalPositions", "SwiGLU", "attention_weights", "causal_mask", "count_parameters",
-    "flops_per_token", "fused_scaled_dot_product_attention", "generate", "layer_norm", "load_balancing_loss",
-    "load_gpt2", "non_embedding_parameter_count", "parameter_breakdown", "parameter_count", "rms_norm",
-    "sample_next_token", "scaled_dot_product_attention", "sinusoidal_table", "stable_softmax",
-    "top_k_filter", "top_p_filter",
+    "GPT",
+    "IGNORE_INDEX",
+    "MLP",
+    "Block",
+    "Encoder",
+    "GPTConfig",
+    "KVCache",
+    "LayerCache",
+    "LayerNorm",
+    "LearnedPositions",
+    "MoEFeedForward",
+    "MultiHeadAttention",
+    "RMSNorm",
+    "RotaryEmbedding",
+    "RoutingStats",
+    "SinusoidalPositions",
+    "SwiGLU",
+    "attention_weights",
+    "causal_mask",
+    "count_parameters",
+    "flops_per_token",
+    "fused_scaled_dot_product_attention",
+    "generate",
+    "layer_norm",
+    "load_balancing_loss",
+    "load_gpt2",
+    "non_embedding_parameter_count",
+    "parameter_breakdown",
+    "parameter_count",
+    "rms_norm",
+    "sample_next_token",
+    "scaled_dot_product_attention",
+    "sinusoidal_table",
+    "stable_softmax",
+    "top_k_filter",
+    "top_p_filter",
 ]

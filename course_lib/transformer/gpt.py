@@ -25,7 +25,11 @@ from course_lib.transformer.block import Block, make_norm
 from course_lib.transformer.config import GPTConfig
 from course_lib.transformer.kv_cache import KVCache
 from course_lib.transformer.moe import MoEFeedForward
-from course_lib.transformer.positions import LearnedPositions, RotaryEmbedding, SinusoidalPositions
+from course_lib.transformer.positions import (
+    LearnedPositions,
+    RotaryEmbedding,
+    SinusoidalPositions,
+)
 
 IGNORE_INDEX = -100  # targets equal to this do not count in the loss (padding, unmasked tokens)
 
