@@ -65,3 +65,27 @@ def lab(tmp_path_factory):
         log.close()
 
 
+
+
+def open_notebook(page, base: str, token: str, path: str, timeout_ms: int = 180_000) -> None:
+    """Open ``path`` in JupyterLab and wait until its kernel reports Idle."""
+    page.goto(f"{base}/lab/tree/{path}?token={token}", timeout=timeout_ms)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-Widget, .jp-Notebook-ExecutionIndicator')]"
+        ".some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle')", timeout=timeout_ms)
+
+
+def run_cell_until(page, cell_index: int, text: str, timeout_ms: int = 120_000, attempts: int = 2) -> str:
+    """Run code cell ``cell_index`` (Shift+Enter) until its output contains ``text``; return the output."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(cell_index)
+    for attempt in range(attempts):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            cell.locator(".jp-OutputArea-output", has_text=text).first.wait_for(timeout=timeout_ms // attempts)
+            return cell.locator(".jp-OutputArea").inner_text()
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

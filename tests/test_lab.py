@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from course_lib.pipeline.workspace import make_workspace
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, open_notebook, run_cell_until
 from harness import LESSONS, ROOT
 
 
@@ -50,19 +50,9 @@ def test_a_lesson_opens_and_runs_in_the_browser(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/{lesson}/{lesson}.ipynb?token={token}", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                                   ".jp-Toolbar-kernelStatus", timeout=120_000)
-            # run the setup cell: the first code cell
-            page.locator(".jp-Notebook .jp-CodeCell").first.click()
-            page.keyboard.press("Shift+Enter")
-            output = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-OutputArea-output")
-            output.wait_for(timeout=120_000)
-            page.wait_for_function("() => document.querySelector('.jp-Notebook .jp-CodeCell .jp-OutputArea-output')"
-                                   " && document.querySelector('.jp-Notebook .jp-CodeCell .jp-OutputArea-output')"
-                                   ".innerText.includes('device:')", timeout=120_000)
+            open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
+            output = run_cell_until(page, 0, "device:")  # the setup cell
             page.screenshot(path=str(ARTIFACTS / f"{lesson}-setup.png"))
-            assert "device: cpu" in output.inner_text() or "device: cuda" in output.inner_text()
+            assert "device: cpu" in output or "device: cuda" in output
         finally:
             browser.close()
