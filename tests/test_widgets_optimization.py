@@ -142,6 +142,21 @@ def test_each_lane_is_torchs_own_optimizer_on_the_surface():
     assert picture.message.startswith("tilted valley, 80 steps: closest to the minimum is")
 
 
+def test_a_short_race_is_the_start_of_a_long_one():
+    surface = make_surface("noisy")  # noise drawn step by step: the prefix must still match
+    for steps in (0, 1, 37, race.MAX_STEPS):
+        picture = race.race_data("noisy", steps, {"Adam": {"lr": 0.1}, "SGD": {"lr": 0.12}})
+        for lane, (opt, lr) in zip(picture.lanes, [(optim.Adam, 0.1), (optim.SGD, 0.12)]):
+            direct = run_optimizer(surface, opt, n_steps=steps, lr=lr)
+            finite = direct.last_finite_step + 1
+            assert same_path(lane.path, direct.points[:finite].tolist())
+            assert lane.diverged_at == direct.diverged_at
+    sgd = race.race_data("noisy", race.MAX_STEPS, {"SGD": {"lr": 0.12}}).lanes[0]
+    assert sgd.diverged_at is not None  # so the prefixes above cut a diverging run both before and after
+    with pytest.raises(ValueError, match="steps"):
+        race.race_data("noisy", race.MAX_STEPS + 10)
+
+
 def test_race_reports_divergence_per_lane_and_an_empty_race():
     picture = race.race_data("quadratic", 100, {"SGD": {"lr": 0.5}, "Adam": {"lr": 0.1}})
     sgd, adam = picture.lanes
@@ -159,6 +174,9 @@ def test_race_reports_divergence_per_lane_and_an_empty_race():
 
 def test_race_explorer_reruns_only_the_optimizer_whose_slider_moved():
     explorer = race.race_explorer(surface="tilted valley", steps=60)
+    misses = race._run.cache_info().misses
+    explorer.controls["steps"].value = 200  # the runs exist already: cut, not rerun
+    assert race._run.cache_info().misses == misses and len(explorer.data.lanes[0].path) == 201
     assert [lane.name for lane in explorer.data.lanes] == ["SGD", "momentum", "RMSProp", "Adam"]
     redraws = count_redraws(explorer)
     misses = race._run.cache_info().misses

@@ -6,7 +6,10 @@ heavy-ball momentum, AdaGrad, RMSProp, Adam) and returns their paths and loss cu
 a log axis (right); ``race_explorer`` gives every optimizer a checkbox and a learning-rate
 slider (momentum also its mu, Adam its beta1).
 
-Runs are remembered (``lru_cache``): moving one optimizer's slider reruns only that optimizer.
+Runs are remembered (``lru_cache``), and always MAX_STEPS long: a run of n steps is the first
+n steps of a longer run (every step depends only on the ones before it, and the noise of the
+noisy surface is drawn in order from a seeded generator), so the steps slider only cuts runs
+that exist, and moving one optimizer's slider reruns that optimizer alone.
 """
 from __future__ import annotations
 
@@ -74,10 +77,21 @@ class RacePicture:
     message: str
 
 
+MAX_STEPS = 300  # the steps slider's maximum
+
+
 @lru_cache(maxsize=512)
-def _run(surface: str, name: str, settings: tuple, steps: int) -> Trajectory:
+def _run(surface: str, name: str, settings: tuple) -> Trajectory:
     optimizer_class = RACERS[name][0]
-    return run_optimizer(make_surface(surface), optimizer_class, n_steps=steps, **dict(settings))
+    return run_optimizer(make_surface(surface), optimizer_class, n_steps=MAX_STEPS, **dict(settings))
+
+
+def first_steps(run: Trajectory, steps: int) -> Trajectory:
+    """The first ``steps`` steps of ``run``: what a run of that length would have given."""
+    diverged = run.diverged_at is not None and run.diverged_at <= steps
+    message = run.message if diverged else f"ran {steps} steps; final loss {run.losses[steps].item():.4g}"
+    return Trajectory(run.points[:steps + 1], run.losses[:steps + 1], diverged,
+                      run.diverged_at if diverged else None, message)
 
 
 def race_data(surface: str = "quadratic", steps: int = 150, racers: dict[str, dict] | None = None) -> RacePicture:
@@ -87,11 +101,13 @@ def race_data(surface: str = "quadratic", steps: int = 150, racers: dict[str, di
     unknown = set(racers) - set(RACERS)
     if unknown:
         raise ValueError(f"racers: unknown optimizer(s) {sorted(unknown)}; expected some of {list(RACERS)}")
+    if not (isinstance(steps, int) and 0 <= steps <= MAX_STEPS):
+        raise ValueError(f"steps: expected an int from 0 to {MAX_STEPS}, got {steps!r}")
     f_min = lowest_value(make_surface(surface))
     lanes = []
     for name, settings in racers.items():
         # settings become a sorted tuple so that the cache can recognise a run it has seen
-        run = _run(surface, name, tuple(sorted(settings.items())), int(steps))
+        run = first_steps(_run(surface, name, tuple(sorted(settings.items()))), steps)
         finite = run.last_finite_step + 1
         losses = run.losses[:finite].tolist()
         lanes.append(Lane(name, dict(settings), [tuple(p) for p in run.points[:finite].tolist()],
@@ -108,7 +124,7 @@ def race_data(surface: str = "quadratic", steps: int = 150, racers: dict[str, di
         blown = [lane.name for lane in lanes if lane.diverged_at is not None]
         if blown and finished:
             message += f"; diverged: {', '.join(blown)}"
-    return RacePicture(surface, int(steps), lanes, message)
+    return RacePicture(surface, steps, lanes, message)
 
 
 def draw_race(axes, picture: RacePicture) -> None:
@@ -166,7 +182,7 @@ def race_explorer(surface: str = "tilted valley", steps: int = 150,
     wide = {"description_width": "initial"}
     controls = {
         "surface": widgets.Dropdown(options=SURFACE_NAMES, value=surface, description="surface"),
-        "steps": widgets.IntSlider(value=steps, min=10, max=400, step=10, description="steps"),
+        "steps": widgets.IntSlider(value=steps, min=10, max=MAX_STEPS, step=10, description="steps"),
     }
     rows = [["surface", "steps"]]
     for name, lr in DEFAULT_LRS[surface].items():
