@@ -1,0 +1,88 @@
+"""Lesson 01's hiker explorer in real JupyterLab: it renders, and moving a slider redraws it.
+
+Uses the shared ``lab`` fixture (tests/conftest.py): JupyterLab serving notebooks/, driven
+by Debian's chromium through Playwright. The headless tests of the same widget live in
+test_widgets_fundamentals.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+LESSON = "01_fundamentals"
+
+
+def _accept_dialogs(page) -> None:
+    """Accept any JupyterLab dialog in the way (its text goes to the test log)."""
+    dialogs = page.locator(".jp-Dialog")
+    for i in range(dialogs.count()):
+        print("JupyterLab dialog:", dialogs.nth(i).inner_text()[:200])
+        dialogs.nth(i).locator(".jp-mod-accept").first.click(timeout=5_000)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_hiker_explorer_renders_and_responds_in_jupyterlab(lab):
+    playwright = pytest.importorskip("playwright.sync_api")
+    base, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/{LESSON}/{LESSON}.ipynb?token={token}", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus",
+                                   timeout=120_000)
+            # Run the setup cell until it answers: key presses sent before the kernel is connected are lost,
+            # and a dialog JupyterLab opens while it starts (e.g. to pick a kernel) takes the clicks.
+            setup = page.locator(".jp-Notebook .jp-CodeCell").first
+            for _ in range(8):
+                _accept_dialogs(page)
+                try:
+                    setup.click(timeout=5_000)
+                except playwright.TimeoutError:
+                    continue
+                page.keyboard.press("Shift+Enter")
+                try:
+                    setup.locator(".jp-OutputArea-output", has_text="device:").wait_for(timeout=20_000)
+                    break
+                except playwright.TimeoutError:
+                    continue
+            else:
+                page.screenshot(path=str(ARTIFACTS / f"{LESSON}-setup-missing.png"))
+                pytest.fail("the setup cell never printed the device")
+            # Then the cells below it, down to (and including) the one that shows the hiker.
+            active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active")
+            for _ in range(30):
+                is_hiker_cell = "hiker_explorer()" in active.inner_text()
+                page.keyboard.press("Shift+Enter")
+                if is_hiker_cell:
+                    break
+            else:
+                pytest.fail("no cell of the lesson shows hiker_explorer()")
+            image = page.locator(".jp-Notebook .widget-image").first
+            try:
+                image.wait_for(timeout=120_000)
+            except playwright.TimeoutError:
+                page.screenshot(path=str(ARTIFACTS / f"{LESSON}-hiker-missing.png"))
+                raise
+            image.scroll_into_view_if_needed()
+            page.wait_for_function("img => img.naturalWidth > 100", arg=image.element_handle(), timeout=60_000)
+            before = image.get_attribute("src")
+            page.screenshot(path=str(ARTIFACTS / f"{LESSON}-hiker-before.png"))
+
+            # The first slider is the learning rate: ten notches to the right multiply it by 10 ** 0.5.
+            page.locator(".jp-Notebook .widget-slider .noUi-handle").first.click()
+            for _ in range(10):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                                   arg=[image.element_handle(), before], timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / f"{LESSON}-hiker-after.png"))
+            readout = page.locator(".jp-Notebook .widget-readout").first.inner_text()
+            assert float(readout) == pytest.approx(0.1 * 10 ** 0.5, rel=0.05)
+        finally:
+            browser.close()
