@@ -16,7 +16,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from course_lib.tokenization import BPETokenizer, learn_merges  # noqa: E402
 from course_lib.tokenization.pretokenization import resolve_pattern  # noqa: E402
 from course_lib.widgets.bpe_explorer import (  # noqa: E402
-    MAX_CHARS, PATTERNS, SAMPLE, bpe_data, bpe_explorer, draw_bpe, show_bytes)
+    LINE_WIDTH, MAX_CHARS, PATTERNS, SAMPLE, bpe_data, bpe_explorer, draw_bpe, layout, show_bytes)
 
 TEXTS = [SAMPLE, "aaaaaaa aaa", "naïve café, 日本語 😀 ok ok", "x = 1234  # 5678\n    return x\n"]
 
@@ -78,6 +78,31 @@ def test_without_pre_tokenization_tokens_swallow_spaces_and_punctuation():
     assert all("␣" not in token[1:] for token in tokens("gpt4"))
     assert any("␣" in token[1:] for token in tokens("none"))
     assert len(bpe_data(SAMPLE, 0, "none").pieces) == 1
+
+
+@pytest.mark.parametrize("pattern", ["gpt4", "none"])
+@pytest.mark.parametrize("step", [0, 20, 1000])
+def test_boxes_stay_inside_the_lines_and_spell_every_token(pattern, step):
+    text = SAMPLE + " " + SAMPLE.upper()
+    picture = bpe_data(text, step, pattern)
+    boxes = layout(picture)
+    assert all(0 <= x and x + len(label) <= LINE_WIDTH for x, _, label, _ in boxes)
+    # Box by box, the labels spell the tokens in order (a token longer than a line takes several boxes).
+    tokens = [i for piece in picture.pieces for i in piece]
+    assert "".join(label for *_, label, _ in boxes) == "".join(picture.labels[i] for i in tokens)
+    lines = [line for _, line, _, _ in boxes]
+    assert lines == sorted(lines)
+
+
+def test_a_piece_that_fits_on_a_line_is_never_split():
+    picture = bpe_data(SAMPLE * 3, 10, "gpt4")
+    boxes = layout(picture)
+    assert len(boxes) == picture.n_tokens          # one box per token: no token is longer than a line here
+    position = 0
+    for piece in picture.pieces:
+        rows = {line for _, line, _, _ in boxes[position:position + len(piece)]}
+        assert len(rows) == 1
+        position += len(piece)
 
 
 def test_show_bytes():

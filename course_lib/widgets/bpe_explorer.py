@@ -35,7 +35,8 @@ from course_lib.widgets.explorer import Explorer
 PATTERNS = {"gpt4": "gpt4", "gpt2": "gpt2", "none": r"[\s\S]+"}
 MAX_CHARS = 400        # a longer text would not fit in the picture
 MAX_STEPS = 200        # the slider's end; a sentence rarely allows more merges than this
-LINE_WIDTH = 44        # characters per line of boxes (monospace)
+LINE_WIDTH = 64        # characters per line of boxes (monospace)
+MIN_LINES = 4          # the picture's height, in lines of boxes, unless the text needs more
 SAMPLE = "the cat sat on the mat. the cats sat on the mats. then the hat sat on the cat."
 
 
@@ -127,11 +128,16 @@ def bpe_data(text: str = SAMPLE, step: int = 0, pattern: str = "gpt4") -> BPEPic
     if merge is None:
         message = f"step 0 of {max_steps}: {n_tokens} tokens, one per byte"
     else:
-        left, right = (show_bytes(vocab[i]) for i in merge)
-        message = (f"step {merges_made} of {max_steps}: '{left}' + '{right}' -> '{show_bytes(vocab[new_id])}' "
-                   f"(seen {merge_count}x)   |   {n_tokens} tokens for {n_bytes} bytes")
+        left, right, made = (_short(show_bytes(vocab[i])) for i in (*merge, new_id))
+        message = (f"step {merges_made} of {max_steps}: '{left}' + '{right}' -> '{made}' "
+                   f"(seen {merge_count}x)   |   {n_tokens} token{'s' * (n_tokens != 1)} for {n_bytes} bytes")
     return BPEPicture(pieces, labels, merges_made, max_steps, new_id, merge, merge_count, n_tokens, n_bytes,
                       message)
+
+
+def _short(label: str, limit: int = 18) -> str:
+    """A label cut to ``limit`` characters for the title (the boxes show it whole)."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def token_colour(token_id: int) -> str:
@@ -144,33 +150,48 @@ def token_colour(token_id: int) -> str:
     return palette[(token_id - 256) % len(palette)]
 
 
+def layout(picture: BPEPicture, line_width: int = LINE_WIDTH) -> list[tuple[float, int, str, int]]:
+    """Where each box goes: (x, line, label, token id), in characters and lines.
+
+    A piece that fits on a line is never split across two; a longer piece (the whole text,
+    without pre-tokenization) wraps between its tokens, and a token longer than a line wraps
+    inside its label, drawn as several boxes of the same token.
+    """
+    x, line = 0.0, 0
+    boxes = []
+    for piece in picture.pieces:
+        width = sum(len(picture.labels[i]) for i in piece)
+        if x > 0 and x + width > line_width and width <= line_width:
+            x, line = 0.0, line + 1  # start a new line rather than split the piece
+        for token_id in piece:
+            label = picture.labels[token_id]
+            if x > 0 and x + len(label) > line_width:
+                x, line = 0.0, line + 1
+            while len(label) > line_width:  # longer than a whole line: wrap the label itself
+                boxes.append((x, line, label[:line_width], token_id))
+                label, x, line = label[line_width:], 0.0, line + 1
+            boxes.append((x, line, label, token_id))
+            x += len(label)
+        x += 0.6  # the gap between pieces
+    return boxes
+
+
 def draw_bpe(ax, picture: BPEPicture) -> None:
     """The sentence as boxes, one per token, laid out in lines; a gap between pieces."""
     ax.set_axis_off()
     if not picture.pieces:
         ax.text(0.5, 0.5, picture.message, ha="center", va="center", color="tab:red")
         return
-    x, line = 0.0, 0
-    placed = []  # (x, line, width, token id)
-    for piece in picture.pieces:
-        width = sum(len(picture.labels[i]) for i in piece)
-        if x > 0 and x + width > LINE_WIDTH:  # start a new line rather than split a piece
-            x, line = 0.0, line + 1
-        for token_id in piece:
-            w = len(picture.labels[token_id])
-            placed.append((x, line, w, token_id))
-            x += w
-        x += 0.6  # the gap between pieces
-    n_lines = line + 1
+    boxes = layout(picture)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a glyph the font lacks only prints a warning
-        for left, row, width, token_id in placed:
-            new = token_id == picture.new_id
-            ax.add_patch(_box(left, -row * 1.6, width, token_id, new))
-            ax.text(left + width / 2, -row * 1.6 + 0.5, picture.labels[token_id], ha="center", va="center",
+        for left, line, label, token_id in boxes:
+            ax.add_patch(_box(left, -line * 1.5, len(label), token_id, token_id == picture.new_id))
+            ax.text(left + len(label) / 2, -line * 1.5 + 0.5, label, ha="center", va="center",
                     family="monospace", fontsize=10)
-    ax.set_xlim(-0.5, LINE_WIDTH + 1)
-    ax.set_ylim(-(n_lines - 1) * 1.6 - 0.4, 1.4)
+    n_lines = max(line for _, line, _, _ in boxes) + 1
+    ax.set_xlim(-0.5, LINE_WIDTH + 0.5)
+    ax.set_ylim(-(max(n_lines, MIN_LINES) - 1) * 1.5 - 0.3, 1.2)  # at least MIN_LINES tall: boxes keep their size
     ax.set_title(picture.message, fontsize=10, loc="left")
 
 
@@ -201,7 +222,7 @@ def bpe_explorer(text: str = SAMPLE, step: int = 0, pattern: str = "gpt4") -> Ex
     fit_slider()
     controls["text"].observe(fit_slider, names="value")
     controls["pattern"].observe(fit_slider, names="value")
-    explorer = Explorer(controls, bpe_data, draw_bpe, figsize=(9.0, 3.2))
+    explorer = Explorer(controls, bpe_data, draw_bpe, figsize=(9.0, 3.0))
     play = widgets.Play(value=controls["step"].value, min=0, max=controls["step"].max, interval=700,
                         description="play the merges")
     widgets.jslink((play, "value"), (controls["step"], "value"))
