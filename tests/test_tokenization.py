@@ -249,6 +249,11 @@ def test_decode_accepts_tensors(bpe_gpt4):
     torch = pytest.importorskip("torch")
     ids = bpe_gpt4.encode("hello there")
     assert bpe_gpt4.decode(torch.tensor(ids)) == "hello there"
+    # One element of a tensor is a 0-d tensor, a single id rather than a sequence: a clear error.
+    with pytest.raises(ValueError, match="expected a sequence of ids, got the single value"):
+        bpe_gpt4.decode(torch.tensor(ids)[0])
+    with pytest.raises(ValueError, match="pass \\[104\\]"):
+        bpe_gpt4.decode(104)
 
 
 def test_char_tokenizer_keeps_the_most_frequent_characters():

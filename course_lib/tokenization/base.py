@@ -98,6 +98,9 @@ class Tokenizer:
         """The bytes that ``ids`` stand for, joined."""
         if hasattr(ids, "tolist"):  # a torch tensor or numpy array of ids
             ids = ids.tolist()
+        if not isinstance(ids, Iterable):  # a single id, e.g. one element of a tensor: tensor[5]
+            raise ValueError(f"decode: expected a sequence of ids, got the single value {ids!r}; "
+                             f"to decode one id, pass [{ids!r}]")
         pieces = []
         for position, token_id in enumerate(ids):
             try:
