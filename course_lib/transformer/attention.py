@@ -72,20 +72,22 @@ def stable_softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, padding_mask, dropout_p: float) -> None:
-    shapes = f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+    def shapes() -> str:  # a function: the message is built only when there is an error
+        return f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+
     if q.dim() < 2 or q.dim() != k.dim() or q.dim() != v.dim():
-        raise ValueError(f"expected q, k, v with the same number (>= 2) of dimensions (..., T, D), got {shapes}")
+        raise ValueError(f"expected q, k, v with the same number (>= 2) of dimensions (..., T, D), got {shapes()}")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same feature size (last dimension) to be multiplied, got {shapes}")
+        raise ValueError(f"q and k must have the same feature size (last dimension) to be multiplied, got {shapes()}")
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same length T_k (one value per key), got {shapes}")
+        raise ValueError(f"k and v must have the same length T_k (one value per key), got {shapes()}")
     if q.shape[:-2] != k.shape[:-2] or q.shape[:-2] != v.shape[:-2]:
-        raise ValueError(f"q, k, v must agree in their leading (batch, head) dimensions, got {shapes}")
+        raise ValueError(f"q, k, v must agree in their leading (batch, head) dimensions, got {shapes()}")
     if padding_mask is not None:
         expected = (q.shape[0], k.shape[-2])
         if padding_mask.dim() != 2 or tuple(padding_mask.shape) != expected:
             raise ValueError(
-                f"padding_mask: expected shape (B, T_k) = {expected} for {shapes}, "
+                f"padding_mask: expected shape (B, T_k) = {expected} for {shapes()}, "
                 f"got {tuple(padding_mask.shape)}"
             )
     if not 0.0 <= dropout_p < 1.0:
