@@ -344,3 +344,5 @@ def test_batch_noise_explorer_redraws_for_each_control():
 def test_plain_log_locator():
     assert PlainLogLocator().tick_values(0.13, 2.0) == pytest.approx([0.2, 0.5, 1.0, 2.0])
     assert PlainLogLocator().tick_values(1e-12, 10.0) == pytest.approx([1e-12, 1e-9, 1e-6, 1e-3, 1.0])
+    narrow = PlainLogLocator().tick_values(0.62, 0.93)  # no 1-2-5 value inside: evenly spaced ticks
+    assert len(narrow) >= 2 and all(0.62 <= t <= 0.93 for t in narrow)

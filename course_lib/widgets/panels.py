@@ -37,7 +37,8 @@ def figure_png(figure: Figure) -> bytes:
 
 
 class PlainLogLocator(ticker.Locator):
-    """Log-axis ticks without minor ticks: 1-2-5 steps over up to two decades, else powers of 10."""
+    """Log-axis ticks without minor ticks: powers of 10 over a wide range, 1-2-5 steps over a
+    narrow one, and evenly spaced ticks when even those leave fewer than two inside."""
 
     def __call__(self):
         return self.tick_values(*self.axis.get_view_interval())
@@ -51,7 +52,10 @@ class PlainLogLocator(ticker.Locator):
         else:  # at most about 7 labels: every stride-th power of 10
             stride = math.ceil((last - first) / 6)
             ticks = [10.0 ** e for e in range(first - first % stride, last + 1, stride)]
-        return [t for t in ticks if low <= t <= high]
+        inside = [t for t in ticks if low <= t <= high]
+        if len(inside) < 2:  # less than a factor 2 between the ends: plain evenly spaced ticks
+            inside = [t for t in ticker.MaxNLocator(4).tick_values(low, high) if low <= t <= high]
+        return inside
 
 
 def fast_log_scale(ax, which: str = "y") -> None:
