@@ -219,9 +219,9 @@ def draw_batch_noise(axes, picture: BatchPicture) -> None:
     ax_map.contour(W, B, loss - picture.lowest_loss, levels=np.geomspace(0.01, 20, 12), cmap="viridis",
                    linewidths=0.8, norm="log")
     cloud = np.array(picture.cloud)
-    ax_map.scatter(cloud[:, 0], cloud[:, 1], s=5, color="tab:red", alpha=0.35, label="first step, 200 batches")
+    ax_map.scatter(cloud[:, 0], cloud[:, 1], s=5, color="tab:red", alpha=0.35)
     path = np.array(picture.run.path)
-    ax_map.plot(path[:, 0], path[:, 1], "-", color="tab:orange", lw=1, label=f"SGD path, B = {picture.batch_size}")
+    ax_map.plot(path[:, 0], path[:, 1], "-", color="tab:orange", lw=1)
     ax_map.plot(*START, "o", color="tab:orange", ms=8, markeredgecolor="black")
     w_best, b_best, _ = best_fit()
     ax_map.plot(w_best, b_best, "*", color="gold", ms=14, markeredgecolor="black")
@@ -230,8 +230,8 @@ def draw_batch_noise(axes, picture: BatchPicture) -> None:
     ax_map.set_ylim(b_lo, b_hi)
     ax_map.set_xlabel("slope w")
     ax_map.set_ylabel("intercept b")
-    ax_map.legend(fontsize=7, loc="lower left")
-    ax_map.set_title("the path, and the noise of one step", fontsize=10)
+    # (titles instead of legends: a legend costs as much to draw as the rest of a panel)
+    ax_map.set_title("SGD path (orange); first step, 200 batches (red)", fontsize=9)
 
     for run, colour, label in ((picture.run, "tab:orange", f"B = {picture.batch_size}"),
                                (picture.full_batch, "black", f"B = {N_EXAMPLES} (full batch)")):
@@ -245,8 +245,8 @@ def draw_batch_noise(axes, picture: BatchPicture) -> None:
     ax_loss.grid(True, alpha=0.3)
     ax_loss.set_title("full-data loss during training", fontsize=10)
 
-    ax_noise.plot(BATCH_SIZES[:-1], picture.noise_measured[:-1], "o", color="tab:red", label="measured")
-    ax_noise.plot(BATCH_SIZES[:-1], picture.noise_predicted[:-1], "-", color="0.4", label="sigma sqrt((N-B)/(B(N-1)))")
+    ax_noise.plot(BATCH_SIZES[:-1], picture.noise_measured[:-1], "o", color="tab:red")
+    ax_noise.plot(BATCH_SIZES[:-1], picture.noise_predicted[:-1], "-", color="0.4")
     fast_log_scale(ax_noise, "x")
     fast_log_scale(ax_noise, "y")
     i = BATCH_SIZES.index(picture.batch_size)
@@ -254,8 +254,7 @@ def draw_batch_noise(axes, picture: BatchPicture) -> None:
         ax_noise.plot(picture.batch_size, picture.noise_measured[i], "o", ms=13, mfc="none", mec="black", mew=1.5)
     ax_noise.set_xlabel("batch size B")
     ax_noise.set_ylabel("RMS gradient noise")
-    ax_noise.legend(fontsize=7.5, loc="lower left")
-    ax_noise.set_title("noise falls like 1/sqrt(B); B = N: none", fontsize=10)
+    ax_noise.set_title("noise: measured (dots), sigma sqrt((N-B)/(B(N-1)))", fontsize=9)
     ax_map.figure.suptitle(picture.message, fontsize=10,
                            color="tab:red" if picture.run.diverged_at is not None else "black")
 

@@ -108,9 +108,33 @@ class PanelExplorer(Explorer):
         if self._held:
             return
         self.data = self.compute(**self.values())
-        figure = Figure(figsize=self.figsize, dpi=DPI)  # a bare Figure: nothing kept in pyplot
-        figure.subplots_adjust(**self.margins)
-        axes = figure.subplots(1, self.n_panels, squeeze=False)[0]
-        self.draw(list(axes), self.data)
-        self.image.value = figure_png(figure)
-        self.figure = figure
+        axes = self._empty_axes()
+        self.draw(axes, self.data)
+        self.image.value = figure_png(self.figure)
+
+    def _empty_axes(self) -> list:
+        """The panels, emptied of the last picture's data but kept, with their ticks.
+
+        Building a new figure for every redraw would also rebuild every axis and tick, a
+        good part of the time a redraw takes; so the figure is made once and each redraw
+        removes what the last one drew. Every draw function sets its own titles, labels,
+        scales and limits, so nothing of the old picture survives.
+        """
+        if self.figure is None:
+            self.figure = Figure(figsize=self.figsize, dpi=DPI)  # a bare Figure: nothing kept in pyplot
+            self.figure.subplots_adjust(**self.margins)
+            self._axes = list(self.figure.subplots(1, self.n_panels, squeeze=False)[0])
+            for ax in self._axes:
+                # A title at a fixed height: otherwise matplotlib measures every tick label on each
+                # draw to lift the title clear of them (the setting sticks for later set_title calls).
+                ax.set_title("", y=1.0)
+            return self._axes
+        for ax in self._axes:
+            for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
+                artist.remove()
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+            ax.set_prop_cycle(None)   # colours start again from the first
+            ax.relim()                # data limits from scratch ...
+            ax.autoscale(True)        # ... and autoscaling back on where the last draw fixed limits
+        return self._axes
