@@ -118,10 +118,10 @@ def next_sentence_pairs(
     shuffled together.
     """
     if isinstance(sentences, str) or not isinstance(sentences, Sequence):
-        raise ValueError(f"sentences: expected a list of sentences in reading order, got {type(sentences).__name__}")
+        raise TypeError(f"sentences: expected a list of sentences in reading order, got {type(sentences).__name__}")
     for i, sentence in enumerate(sentences):
         if not isinstance(sentence, str):
-            raise ValueError(f"sentences[{i}]: expected a str, got {type(sentence).__name__}")
+            raise TypeError(f"sentences[{i}]: expected a str, got {type(sentence).__name__}")
     if len(sentences) < 3:
         raise ValueError(f"sentences: need at least 3 sentences (a pair and a different random one), got {len(sentences)}")
     _check_int(n_pairs, "n_pairs", 1)

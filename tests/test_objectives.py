@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from course_lib import objectives
 from course_lib.objectives import (
@@ -102,8 +101,8 @@ def test_mask_statistics_over_many_draws():
 def test_loss_counts_only_chosen_positions():
     torch.manual_seed(1)
     ids = torch.randint(4, VOCAB, (4, 20))
-    inputs, labels = mask_tokens(ids, mask_id=MASK, vocab_size=VOCAB, special_ids=SPECIAL,
-                                 generator=torch.Generator().manual_seed(1))
+    _, labels = mask_tokens(ids, mask_id=MASK, vocab_size=VOCAB, special_ids=SPECIAL,
+                            generator=torch.Generator().manual_seed(1))
     logits = torch.randn(4, 20, VOCAB, dtype=torch.float64, requires_grad=True)
     next_token_loss(logits, labels).backward()
     has_gradient = logits.grad.abs().sum(-1) > 0
@@ -163,14 +162,14 @@ def test_next_sentence_pairs_repeatable_with_a_seed():
     assert a == b
 
 
-@pytest.mark.parametrize("sentences, n, match", [
-    ("one. two. three.", 4, "list of sentences"),
-    (["a", "b"], 4, "at least 3"),
-    (["a", "b", 3], 4, "sentences\\[2\\]"),
-    (SENTENCES, 0, "n_pairs"),
+@pytest.mark.parametrize("sentences, n, error, match", [
+    ("one. two. three.", 4, TypeError, "list of sentences"),
+    (["a", "b"], 4, ValueError, "at least 3"),
+    (["a", "b", 3], 4, TypeError, "sentences\\[2\\]"),
+    (SENTENCES, 0, ValueError, "n_pairs"),
 ])
-def test_next_sentence_pairs_rejects_bad_input(sentences, n, match):
-    with pytest.raises(ValueError, match=match):
+def test_next_sentence_pairs_rejects_bad_input(sentences, n, error, match):
+    with pytest.raises(error, match=match):
         next_sentence_pairs(sentences, n)
 
 

@@ -1,0 +1,229 @@
+"""The Trainer against a hand-written loop, accumulation against one big batch, and exact resume."""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib.data.tokens import TokenWindows
+from course_lib.training import (
+    Trainer,
+    TrainerConfig,
+    read_checkpoint,
+    weight_decay_groups,
+)
+from course_lib.transformer import GPT, GPTConfig
+
+VOCAB, T = 64, 16
+
+
+def tiny_config(**changes) -> GPTConfig:
+    return GPTConfig(**{"vocab_size": VOCAB, "context_length": T, "n_layers": 2, "n_heads": 2, "d_model": 32,
+                        **changes})
+
+
+def tiny_model(seed=0, dtype=torch.float32, **changes) -> GPT:
+    torch.manual_seed(seed)
+    return GPT(tiny_config(**changes)).to(dtype)
+
+
+# A stream with structure (a noisy repeating pattern), so that training has something to learn.
+_rng = torch.Generator().manual_seed(0)
+TOKENS = (torch.arange(3000) * 7 % VOCAB + (torch.rand(3000, generator=_rng) < 0.1) * 3) % VOCAB
+
+
+def windows(batch_size=8, seed=0, tokens=TOKENS):
+    return TokenWindows(tokens, context_length=T, batch_size=batch_size, seed=seed)
+
+
+def config(**changes) -> TrainerConfig:
+    return TrainerConfig(**{"max_steps": 8, "lr": 3e-3, "warmup_steps": 2, "final_lr_factor": 0.1,
+                            "weight_decay": 0.1, "grad_clip": 0.5, "progress": False, **changes})
+
+
+# ----- weight decay groups ---------------------------------------------------------------------------
+def test_decay_only_for_matrices_of_linear_layers():
+    model = tiny_model()
+    decay, no_decay = weight_decay_groups(model, 0.1)
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = sorted(names[id(p)] for p in decay["params"])
+    assert all(n.endswith(("qkv.weight", "proj.weight", "fc.weight")) for n in decayed) and len(decayed) == 8
+    not_decayed = {names[id(p)] for p in no_decay["params"]}
+    assert {"token_embedding.weight", "positions.table.weight", "final_norm.weight", "blocks.0.attn.qkv.bias"} <= not_decayed
+    # every parameter exactly once, the tied output layer included only as the embedding
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+
+
+# ----- the loop against a hand-written one ----------------------------------------------------------
+def hand_written_losses(model, data, steps, lr, warmup, final, weight_decay, clip, betas=(0.9, 0.95)):
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n and "positions" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n and "positions" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=betas)
+
+    def factor(s):
+        if s < warmup:
+            return (s + 1) / warmup
+        p = min(1.0, (s - warmup) / (steps - warmup))
+        return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * p))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    losses = []
+    for _ in range(steps):
+        x, y = data.sample()
+        logits = model(x)[0]
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def test_trainer_matches_a_hand_written_loop_step_for_step():
+    model = tiny_model(dtype=torch.float64)
+    reference = copy.deepcopy(model)
+    trainer = Trainer(model, windows(), config())
+    losses = trainer.train()["loss"]
+    expected = hand_written_losses(reference, windows(), 8, 3e-3, 2, 0.1, 0.1, 0.5)
+    assert len(losses) == 8
+    assert losses == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(p, q, rtol=1e-10, atol=1e-12)
+    assert losses[-1] < losses[0]  # and it learns
+
+
+def test_learning_rates_follow_warmup_and_cosine():
+    trainer = Trainer(tiny_model(), windows(), config(max_steps=6, warmup_steps=2, lr=1.0, final_lr_factor=0.0))
+    lrs = trainer.train()["lr"]
+    assert lrs == pytest.approx([0.5, 1.0, 1.0, 0.5 * (1 + math.cos(math.pi / 4)), 0.5, 0.5 * (1 + math.cos(3 * math.pi / 4))])
+
+
+def test_accumulation_equals_one_big_batch():
+    runs = {}
+    for k in (1, 4):
+        trainer = Trainer(tiny_model(dtype=torch.float64), windows(batch_size=8), config(accumulation_steps=k))
+        runs[k] = (trainer.train()["loss"], [p.detach().clone() for p in trainer.model.parameters()])
+    assert runs[4][0] == pytest.approx(runs[1][0], rel=1e-10)
+    for p, q in zip(runs[1][1], runs[4][1]):
+        assert torch.allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_a_batch_that_does_not_divide_into_the_accumulation_is_an_error():
+    with pytest.raises(ValueError, match="batch_size=6 does not divide into accumulation_steps=4"):
+        Trainer(tiny_model(), windows(batch_size=6), config(accumulation_steps=4))
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"warmup_steps": 8}, "warmup_steps=8 must be smaller than max_steps=8"),
+    ({"max_steps": 0}, "max_steps"),
+    ({"grad_clip": 0.0}, "grad_clip"),
+])
+def test_bad_settings_are_errors(changes, match):
+    with pytest.raises(ValueError, match=match):
+        config(**changes)
+
+
+def test_seeded_runs_are_repeatable_with_dropout():
+    runs = [Trainer(tiny_model(dropout=0.1), windows(), config(max_steps=5)).train()["loss"] for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_evaluation_scores_the_same_validation_windows_each_time():
+    model = tiny_model(dtype=torch.float64)
+    val = windows(batch_size=4, seed=5, tokens=TOKENS[:400])
+    trainer = Trainer(model, windows(), config(max_steps=4, eval_every=2, eval_batches=3), val_data=val)
+    history = trainer.train()
+    assert history["val_step"] == [2, 4]
+    generator = torch.Generator().manual_seed(trainer.config.eval_seed)
+    with torch.no_grad():
+        expected = sum(model(*val.sample(generator=generator))[1].item() for _ in range(3)) / 3
+    assert history["val_loss"][-1] == pytest.approx(expected, rel=1e-12)
+    assert history["val_perplexity"][-1] == pytest.approx(math.exp(expected))
+    assert trainer.evaluate()["val_loss"] == pytest.approx(expected, rel=1e-12)  # same windows again
+    with pytest.raises(ValueError, match="no validation data"):
+        Trainer(tiny_model(), windows(), config()).evaluate()
+
+
+def test_progress_bar_shows_loss_and_tokens_per_second(capsys):
+    Trainer(tiny_model(), windows(), config(max_steps=3, warmup_steps=1, progress=True)).train()
+    shown = capsys.readouterr().err
+    assert "loss=" in shown and "tok_s=" in shown and "3/3" in shown
+
+
+# ----- checkpoints ------------------------------------------------------------------------------------
+def test_interrupted_and_resumed_run_gives_the_same_losses(tmp_path):
+    settings = config(max_steps=8, eval_every=0)
+    whole = Trainer(tiny_model(dropout=0.1), windows(), settings).train()["loss"]
+
+    first = Trainer(tiny_model(dropout=0.1), windows(), settings)
+    first.train(n_steps=3)
+    first.save(tmp_path / "run.pt")
+    torch.manual_seed(999)  # the random state moves on before the resume: the checkpoint must restore it
+    # A fresh process would build a new model and sampler: different seeds, then resume.
+    second = Trainer(tiny_model(seed=7, dropout=0.1), windows(seed=42), settings)
+    second.resume(tmp_path / "run.pt")
+    assert second.step == 3
+    resumed = second.train()["loss"]
+    assert resumed == whole  # exactly, step for step
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    trainer = Trainer(tiny_model(), windows(), config())
+    path = tmp_path / "run.pt"
+    trainer.save(path)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])  # cut short, as by a full disk
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        trainer.resume(path)
+    path.write_bytes(b"hello")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        trainer.resume(path)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        trainer.resume(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"vocab_size": 80}, "vocab_size=64, this model has vocab_size=80"),
+    ({"d_model": 48}, "d_model=32, this model has d_model=48"),
+])
+def test_a_checkpoint_of_another_model_names_the_mismatch_and_changes_nothing(tmp_path, changes, match):
+    Trainer(tiny_model(), windows(), config()).save(tmp_path / "run.pt")
+    other = tiny_model(seed=3, **changes)
+    before = copy.deepcopy(other.state_dict())
+    trainer = Trainer(other, windows(), config())
+    with pytest.raises(ValueError, match=match):
+        trainer.resume(tmp_path / "run.pt")
+    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
+    assert trainer.step == 0
+
+
+def test_a_checkpoint_for_other_windows_is_refused(tmp_path):
+    Trainer(tiny_model(), windows(batch_size=8), config()).save(tmp_path / "run.pt")
+    with pytest.raises(ValueError, match="batch_size=8"):
+        Trainer(tiny_model(), windows(batch_size=4), config()).resume(tmp_path / "run.pt")
+
+
+def test_a_failed_save_leaves_the_good_checkpoint_whole(tmp_path, monkeypatch):
+    trainer = Trainer(tiny_model(), windows(), config())
+    path = tmp_path / "run.pt"
+    trainer.save(path)
+    good = path.read_bytes()
+    trainer.train(n_steps=2)
+
+    def crash_midway(obj, file, *args, **kwargs):
+        file.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save(path)
+    assert path.read_bytes() == good
+    assert read_checkpoint(path)["step"] == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # no temporary file left behind
