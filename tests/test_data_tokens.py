@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from course_lib.data import stories
-from course_lib.data.tokens import TokenWindows, cached_tokens, split_tokens, tokens_dtype
+from course_lib.data.tokens import (
+    TokenWindows,
+    cached_tokens,
+    split_tokens,
+    tokens_dtype,
+)
 from course_lib.tokenization import CharTokenizer
 
 TEXT = stories(20, seed=0)

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -227,3 +232,49 @@ def test_a_failed_save_leaves_the_good_checkpoint_whole(tmp_path, monkeypatch):
     assert path.read_bytes() == good
     assert read_checkpoint(path)["step"] == 0
     assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # no temporary file left behind
+
+
+# ----- data parallel -----------------------------------------------------------------------------------
+DDP_SCRIPT = '''
+import json, sys
+import torch
+import torch.distributed as dist
+sys.path.insert(0, {tests!r})
+from test_trainer import config, tiny_model, windows
+from course_lib.training import Trainer
+
+dist.init_process_group("gloo")
+trainer = Trainer(tiny_model(dtype=torch.float64), windows(batch_size=8), config(accumulation_steps={k}))
+rows = []  # every input row this process trains on
+trainer.model.register_forward_pre_hook(lambda module, args: rows.extend(args[0].tolist()))
+losses = trainer.train()["loss"]
+weights = [p.detach().flatten().tolist() for p in trainer.model.parameters()]
+with open({out!r} + f"/rank{{dist.get_rank()}}.json", "w") as file:
+    json.dump({{"losses": losses, "weights": weights, "rows": rows}}, file)
+dist.destroy_process_group()
+'''
+
+
+def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
+    accumulation_steps = 2  # with accumulation, so that DDP's no_sync path is used too
+    tests = str(Path(__file__).parent)
+    script = tmp_path / "train_ddp.py"
+    script.write_text(DDP_SCRIPT.format(tests=tests, out=str(tmp_path), k=accumulation_steps))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(tests).parent))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)]
+    result = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+    single = Trainer(tiny_model(dtype=torch.float64), windows(batch_size=8), config(accumulation_steps=accumulation_steps))
+    expected = single.train()["loss"]
+    single.train_data = windows(batch_size=8)  # a fresh sampler replays the 8 global batches
+    # each process trained on its own half of every global batch, together on all of it
+    all_rows = [row for _ in range(8) for row in single.train_data.sample()[0].tolist()]
+    seen = [(tuple(a), tuple(b)) for a, b in zip(ranks[0]["rows"], ranks[1]["rows"])]
+    assert len(ranks[0]["rows"]) == len(ranks[1]["rows"]) == 8 * 4
+    assert sorted(r for pair in seen for r in pair) == sorted(map(tuple, all_rows))
+    for rank in ranks:
+        assert rank["losses"] == pytest.approx(expected, rel=1e-10)
+        for got, want in zip(rank["weights"], single.model.parameters()):
+            assert torch.allclose(torch.tensor(got, dtype=torch.float64), want.detach().flatten(), rtol=1e-9, atol=1e-12)

@@ -13,6 +13,12 @@ only: biases and norm gains are single numbers per feature (decaying them only h
 embedding rows are looked up rather than multiplied, so most rows see no gradient on a step
 and would just shrink. ``weight_decay_groups`` sorts the parameters into the two groups.
 
+**Data parallel** (several processes started by ``torchrun``, after
+``torch.distributed.init_process_group``): every process draws the same global batch (the
+samplers share a seed) and keeps its own 1/W share of the rows. DistributedDataParallel
+averages the gradients across processes during backward, so each process takes the very
+step that one process would take on the whole batch.
+
 Every ``eval_every`` steps the model is scored on held-out windows: validation loss and its
 exponential, the perplexity (how many tokens the model is, on average, as unsure as a
 uniform choice among).
@@ -21,10 +27,13 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from course_lib.device import autocast_dtype
@@ -87,12 +96,19 @@ class Trainer:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
         self.train_data, self.val_data = train_data, val_data
-        k = self.config.accumulation_steps
-        if train_data.batch_size % k != 0:
+        # Data parallel when torch.distributed is set up (torchrun), else one process.
+        self.world_size = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+        self.rank = dist.get_rank() if self.world_size > 1 else 0
+        k, W = self.config.accumulation_steps, self.world_size
+        if train_data.batch_size % (k * W) != 0:
             raise ValueError(
                 f"batch_size={train_data.batch_size} does not divide into accumulation_steps={k} equal "
-                f"micro-batches: pick a batch size that is a multiple of {k}"
+                f"micro-batches" + (f" on each of {W} processes" if W > 1 else "") +
+                f": pick a batch size that is a multiple of {k * W}"
             )
+        # The module that runs forward and backward: the model itself, or its DDP wrapper whose
+        # backward also averages the gradients across processes. Both share the same weights.
+        self.forward_model = DistributedDataParallel(self.model) if W > 1 else self.model
         self.optimizer = torch.optim.AdamW(
             weight_decay_groups(model, self.config.weight_decay), lr=self.config.lr, betas=self.config.betas
         )
@@ -108,15 +124,26 @@ class Trainer:
         self.model.train()
         k = self.config.accumulation_steps
         inputs, targets = self.train_data.sample()                       # (B, T), (B, T)
-        inputs, targets = inputs.to(self.device), targets.to(self.device)
+        if self.world_size > 1:  # every process drew the same batch; keep this process's rows
+            inputs, targets = inputs.chunk(self.world_size)[self.rank], targets.chunk(self.world_size)[self.rank]
+        inputs, targets = inputs.to(self.device), targets.to(self.device)  # (B / W, T) each
         batch_loss = 0.0
-        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):  # (B / k, T) each
-            with self._autocast():
-                _, loss = self.model(micro_inputs, micro_targets)
-            # Each micro-batch holds 1/k of the windows: scaling by 1/k makes the summed
-            # gradients the gradient of the mean loss over the whole batch.
-            (loss / k).backward()
+        micro_batches = list(zip(inputs.chunk(k), targets.chunk(k)))     # k pairs of (B / (W k), T)
+        for i, (micro_inputs, micro_targets) in enumerate(micro_batches):
+            # With DDP, average the gradients across processes once, on the last micro-batch.
+            last = i == k - 1
+            no_sync = self.forward_model.no_sync() if self.world_size > 1 and not last else nullcontext()
+            with no_sync:
+                with self._autocast():
+                    _, loss = self.forward_model(micro_inputs, micro_targets)
+                # Each micro-batch holds 1/k of the windows: scaling by 1/k makes the summed
+                # gradients the gradient of the mean loss over the whole batch.
+                (loss / k).backward()
             batch_loss += loss.item() / k
+        if self.world_size > 1:  # report the loss of the whole global batch, the same on every process
+            total = torch.tensor(batch_loss, dtype=torch.float64, device=self.device)
+            dist.all_reduce(total)
+            batch_loss = total.item() / self.world_size
         if self.config.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.history["lr"].append(self.optimizer.param_groups[0]["lr"])
@@ -136,7 +163,7 @@ class Trainer:
         """Train ``n_steps`` more steps (default: up to ``max_steps``); return the history."""
         end = self.config.max_steps if n_steps is None else min(self.config.max_steps, self.step + n_steps)
         tokens_per_step = self.train_data.batch_size * self.train_data.context_length
-        bar = tqdm(range(self.step, end), desc="training", disable=not self.config.progress,
+        bar = tqdm(range(self.step, end), desc="training", disable=not self.config.progress or self.rank != 0,
                    initial=self.step, total=self.config.max_steps)
         for _ in bar:
             started = time.perf_counter()
@@ -172,9 +199,15 @@ class Trainer:
 
     # ----- checkpoints -----------------------------------------------------------------------
     def save(self, path) -> None:
-        """Save everything needed to continue this run exactly (see ``checkpoint.py``)."""
-        save_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-                        step=self.step, data_state=self.train_data.state_dict(), history=self.history)
+        """Save everything needed to continue this run exactly (see ``checkpoint.py``).
+
+        With several processes only the first one writes (they all hold the same weights).
+        """
+        if self.rank == 0:
+            save_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                            step=self.step, data_state=self.train_data.state_dict(), history=self.history)
+        if self.world_size > 1:
+            dist.barrier()  # no process reads the file before it is complete
 
     def resume(self, path) -> None:
         """Continue from a checkpoint written by ``save``: weights, optimizer, schedule, data, randomness."""
