@@ -95,6 +95,7 @@ def test_trainer_matches_a_hand_written_loop_step_for_step():
     model = tiny_model(dtype=torch.float64)
     reference = copy.deepcopy(model)
     trainer = Trainer(model, windows(), config())
+    assert trainer.autocast_dtype is None  # no autocast on the CPU: plain float64 here
     losses = trainer.train()["loss"]
     expected = hand_written_losses(reference, windows(), 8, 3e-3, 2, 0.1, 0.1, 0.5)
     assert len(losses) == 8
@@ -278,3 +279,18 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
         assert rank["losses"] == pytest.approx(expected, rel=1e-10)
         for got, want in zip(rank["weights"], single.model.parameters()):
             assert torch.allclose(torch.tensor(got, dtype=torch.float64), want.detach().flatten(), rtol=1e-9, atol=1e-12)
+
+
+# ----- CUDA ----------------------------------------------------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_on_cuda_uses_bf16_autocast_and_learns():
+    model = tiny_model().cuda()
+    trainer = Trainer(model, windows(batch_size=16), config(max_steps=30, warmup_steps=3, lr=1e-2))
+    assert trainer.device.type == "cuda" and trainer.autocast_dtype == torch.bfloat16
+    dtypes = []
+    model.lm_head.register_forward_hook(lambda module, args, output: dtypes.append(output.dtype))
+    losses = trainer.train()["loss"]
+    assert dtypes and all(d == torch.bfloat16 for d in dtypes)  # the matmuls ran in bf16
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the weights stay float32
+    assert all(math.isfinite(x) for x in losses) and sum(losses[-5:]) < sum(losses[:5])
