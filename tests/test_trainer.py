@@ -165,19 +165,22 @@ def test_progress_bar_shows_loss_and_tokens_per_second(capsys):
 
 # ----- checkpoints ------------------------------------------------------------------------------------
 def test_interrupted_and_resumed_run_gives_the_same_losses(tmp_path):
-    settings = config(max_steps=8, eval_every=0)
-    whole = Trainer(tiny_model(dropout=0.1), windows(), settings).train()["loss"]
+    settings = config(max_steps=8, eval_every=3, eval_batches=2)
+    val = windows(batch_size=4, seed=5, tokens=TOKENS[:400])
+    whole = Trainer(tiny_model(dropout=0.1), windows(), settings, val_data=val).train()
 
-    first = Trainer(tiny_model(dropout=0.1), windows(), settings)
+    first = Trainer(tiny_model(dropout=0.1), windows(), settings, val_data=val)
     first.train(n_steps=3)
     first.save(tmp_path / "run.pt")
     torch.manual_seed(999)  # the random state moves on before the resume: the checkpoint must restore it
     # A fresh process would build a new model and sampler: different seeds, then resume.
-    second = Trainer(tiny_model(seed=7, dropout=0.1), windows(seed=42), settings)
+    second = Trainer(tiny_model(seed=7, dropout=0.1), windows(seed=42), settings, val_data=val)
     second.resume(tmp_path / "run.pt")
     assert second.step == 3
-    resumed = second.train()["loss"]
-    assert resumed == whole  # exactly, step for step
+    resumed = second.train()
+    assert resumed["loss"] == whole["loss"]  # exactly, step for step
+    assert resumed == whole                  # learning rates and evaluations too
+    assert whole["val_step"] == [3, 6, 8]
 
 
 def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):

@@ -170,7 +170,9 @@ class Trainer:
             loss = self.train_step()
             tokens_per_second = tokens_per_step / max(time.perf_counter() - started, 1e-9)
             bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_per_second:,.0f}")
-            if self.config.eval_every and (self.step % self.config.eval_every == 0 or self.step == end):
+            # Evaluate every eval_every steps and at the very end (not where a run is merely paused,
+            # so that a paused and resumed run evaluates at the same steps as one that never paused).
+            if self.config.eval_every and (self.step % self.config.eval_every == 0 or self.step == self.config.max_steps):
                 self.evaluate()
         bar.close()
         return self.history
