@@ -69,23 +69,38 @@ def lab(tmp_path_factory):
 
 def open_notebook(page, base: str, token: str, path: str, timeout_ms: int = 180_000) -> None:
     """Open ``path`` in JupyterLab and wait until its kernel reports Idle."""
-    page.goto(f"{base}/lab/tree/{path}?token={token}", timeout=timeout_ms)
+    # ?reset: a clean layout, not the tabs an earlier test left open on the same server
+    page.goto(f"{base}/lab/tree/{path}?reset&token={token}", timeout=timeout_ms)
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout_ms)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-StatusBar-Widget, .jp-Notebook-ExecutionIndicator')]"
         ".some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle')", timeout=timeout_ms)
 
 
-def run_cell_until(page, cell_index: int, text: str, timeout_ms: int = 120_000, attempts: int = 2) -> str:
-    """Run code cell ``cell_index`` (Shift+Enter) until its output contains ``text``; return the output."""
+def accept_dialogs(page) -> None:
+    """Accept any JupyterLab dialog in the way (e.g. a kernel picker while the kernel starts)."""
+    dialogs = page.locator(".jp-Dialog")
+    for i in range(dialogs.count()):
+        print("JupyterLab dialog:", dialogs.nth(i).inner_text()[:200])
+        dialogs.nth(i).locator(".jp-mod-accept").first.click(timeout=5_000)
+
+
+def run_cell_until(page, cell_index: int, text: str, timeout_ms: int = 160_000, attempts: int = 4) -> str:
+    """Run code cell ``cell_index`` (Shift+Enter) until its output contains ``text``; return the output.
+
+    It tries again because key presses sent before the kernel is connected are lost, and a dialog
+    JupyterLab opens while it starts takes the clicks.
+    """
     cell = page.locator(".jp-Notebook .jp-CodeCell").nth(cell_index)
     for attempt in range(attempts):
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
+        accept_dialogs(page)
         try:
+            cell.locator(".jp-InputArea-editor").click(timeout=5_000)
+            page.keyboard.press("Shift+Enter")
             cell.locator(".jp-OutputArea-output", has_text=text).first.wait_for(timeout=timeout_ms // attempts)
             return cell.locator(".jp-OutputArea").inner_text()
         except Exception:
             if attempt == attempts - 1:
+                page.screenshot(path=str(ARTIFACTS / f"cell-{cell_index}-never-said-{text.strip(':')}.png"))
                 raise
     raise AssertionError("unreachable")

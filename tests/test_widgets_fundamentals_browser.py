@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, open_notebook, run_cell_until
 
 LESSON = "01_fundamentals"
-
-
-def _accept_dialogs(page) -> None:
-    """Accept any JupyterLab dialog in the way (its text goes to the test log)."""
-    dialogs = page.locator(".jp-Dialog")
-    for i in range(dialogs.count()):
-        print("JupyterLab dialog:", dialogs.nth(i).inner_text()[:200])
-        dialogs.nth(i).locator(".jp-mod-accept").first.click(timeout=5_000)
 
 
 @pytest.mark.browser
@@ -33,28 +25,8 @@ def test_hiker_explorer_renders_and_responds_in_jupyterlab(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/{LESSON}/{LESSON}.ipynb?token={token}", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus",
-                                   timeout=120_000)
-            # Run the setup cell until it answers: key presses sent before the kernel is connected are lost,
-            # and a dialog JupyterLab opens while it starts (e.g. to pick a kernel) takes the clicks.
-            setup = page.locator(".jp-Notebook .jp-CodeCell").first
-            for _ in range(8):
-                _accept_dialogs(page)
-                try:
-                    setup.click(timeout=5_000)
-                except playwright.TimeoutError:
-                    continue
-                page.keyboard.press("Shift+Enter")
-                try:
-                    setup.locator(".jp-OutputArea-output", has_text="device:").wait_for(timeout=20_000)
-                    break
-                except playwright.TimeoutError:
-                    continue
-            else:
-                page.screenshot(path=str(ARTIFACTS / f"{LESSON}-setup-missing.png"))
-                pytest.fail("the setup cell never printed the device")
+            open_notebook(page, base, token, f"{LESSON}/{LESSON}.ipynb")
+            run_cell_until(page, 0, "device:")  # the setup cell
             # Then the cells below it, down to (and including) the one that shows the hiker.
             active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active")
             for _ in range(30):
