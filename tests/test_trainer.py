@@ -18,6 +18,7 @@ from course_lib.training import (
     Trainer,
     TrainerConfig,
     read_checkpoint,
+    save_checkpoint,
     weight_decay_groups,
 )
 from course_lib.transformer import GPT, GPTConfig
@@ -217,6 +218,14 @@ def test_a_checkpoint_for_other_windows_is_refused(tmp_path):
     Trainer(tiny_model(), windows(batch_size=8), config()).save(tmp_path / "run.pt")
     with pytest.raises(ValueError, match="batch_size=8"):
         Trainer(tiny_model(), windows(batch_size=4), config()).resume(tmp_path / "run.pt")
+
+
+def test_a_checkpoint_without_sampler_state_cannot_resume_exactly(tmp_path):
+    trainer = Trainer(tiny_model(), windows(), config())
+    save_checkpoint(tmp_path / "run.pt", model=trainer.model, optimizer=trainer.optimizer,
+                    scheduler=trainer.scheduler, step=0)
+    with pytest.raises(ValueError, match="no data sampler state"):
+        trainer.resume(tmp_path / "run.pt")
 
 
 def test_a_failed_save_leaves_the_good_checkpoint_whole(tmp_path, monkeypatch):

@@ -73,6 +73,8 @@ def load_checkpoint(path: str | os.PathLike, *, model, optimizer=None, scheduler
     state = read_checkpoint(path)
     check_compatible(state, model, source=str(path))
     if data is not None:
+        if state.get("data") is None:
+            raise ValueError(f"{path}: the checkpoint holds no data sampler state, so the run cannot resume exactly")
         data.load_state_dict(state["data"])  # checks that the windows match before setting them
     model.load_state_dict(state["model"])
     if optimizer is not None:
