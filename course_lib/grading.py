@@ -140,7 +140,7 @@ class Grader:
     # ------------------------------------------------------------------ checks
     def expect(self, condition: Any, message: str) -> None:
         """Fail with ``message`` unless ``condition`` is exactly True (a real bool)."""
-        if condition is not True and not (type(condition) is bool and condition):
+        if condition is not True:  # a truthy object with its own __bool__ does not count
             raise ExerciseFailure(message)
 
     def call(self, fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
@@ -195,8 +195,9 @@ class Grader:
             e = _TB.to(_TB.detach(expected), torch.float64)
             ok = bool(_VF.allclose(a, e, rtol, atol, True))
         else:
-            if type(actual) is bool or not isinstance(actual, (int, float)) and not (
-                    type(actual) is torch.Tensor and _TB.numel(actual) == 1):
+            is_number = isinstance(actual, (int, float)) and type(actual) is not bool
+            is_scalar_tensor = type(actual) is torch.Tensor and _TB.numel(actual) == 1
+            if not (is_number or is_scalar_tensor):
                 raise ExerciseFailure(f"{name} should be a number, got {type(actual).__name__}: {_show(actual)}")
             a = float(_TB.item(actual)) if type(actual) is torch.Tensor else float(actual)
             e = float(expected)
