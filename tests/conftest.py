@@ -67,6 +67,21 @@ def lab(tmp_path_factory):
 
 
 
+@pytest.fixture
+def browser_page(lab):
+    """A page of headless Debian chromium (via Playwright), closed after the test; skips without chromium."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    playwright = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1500, "height": 1100})
+        finally:
+            browser.close()
+
+
 def open_notebook(page, base: str, token: str, path: str, timeout_ms: int = 180_000) -> None:
     """Open ``path`` in JupyterLab and wait until its kernel reports Idle."""
     # ?reset: a clean layout, not the tabs an earlier test left open on the same server

@@ -11,11 +11,8 @@ The headless tests of the same explorers are in test_widgets_optimization.py.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, open_notebook, run_cell_until
+from conftest import ARTIFACTS, open_notebook, run_cell_until
 
 LESSON = "07_optimization"
 
@@ -48,47 +45,39 @@ def run_and_wait(page, cell, timeout_ms: int = 180_000) -> None:
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_every_lesson_07_explorer_renders_and_redraws_when_a_slider_moves(lab):
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_every_lesson_07_explorer_renders_and_redraws_when_a_slider_moves(lab, browser_page):
     base, token = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            open_notebook(page, base, token, f"{LESSON}/{LESSON}.ipynb")
-            run_cell_until(page, 0, "device:")                       # the setup cell
-            run_and_wait(page, code_cell(page, "GRADING = course_lib.is_grading()"))   # the imports cell
+    page = browser_page
+    open_notebook(page, base, token, f"{LESSON}/{LESSON}.ipynb")
+    run_cell_until(page, 0, "device:")                       # the setup cell
+    run_and_wait(page, code_cell(page, "GRADING = course_lib.is_grading()"))   # the imports cell
 
-            for name, text, slider_index, key, presses in EXPLORERS:
-                cell = code_cell(page, text)
-                run_and_wait(page, cell)
-                image = cell.locator(".widget-image").first
-                image.scroll_into_view_if_needed()
-                page.wait_for_function("img => img.naturalWidth > 300", arg=image.element_handle(), timeout=60_000)
-                before_src, before_pixels = image.get_attribute("src"), image.screenshot()
-                page.screenshot(path=str(ARTIFACTS / f"{LESSON}-{name}-before.png"))
+    for name, text, slider_index, key, presses in EXPLORERS:
+        cell = code_cell(page, text)
+        run_and_wait(page, cell)
+        image = cell.locator(".widget-image").first
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.naturalWidth > 300", arg=image.element_handle(), timeout=60_000)
+        before_src, before_pixels = image.get_attribute("src"), image.screenshot()
+        page.screenshot(path=str(ARTIFACTS / f"{LESSON}-{name}-before.png"))
 
-                readout = cell.locator(".widget-slider .widget-readout").nth(slider_index)
-                text_before = readout.inner_text().strip()
-                cell.locator(".widget-slider .noUi-handle").nth(slider_index).click()
-                for _ in range(presses):
-                    page.keyboard.press(key)
-                page.wait_for_function("([el, old]) => el.innerText.trim() !== old",
-                                       arg=[readout.element_handle(), text_before], timeout=30_000)
-                moved_up = float(readout.inner_text()) > float(text_before)
-                assert moved_up == (key == "ArrowRight"), (name, text_before, readout.inner_text())
-                # The picture is replaced once per key press; wait for the kernel to draw the last one.
-                page.wait_for_function("([img, old]) => img.getAttribute('src') !== old && img.naturalWidth > 300",
-                                       arg=[image.element_handle(), before_src], timeout=60_000)
-                page.wait_for_function(
-                    "() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget')]"
-                    ".some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle')",
-                    timeout=60_000)
-                page.wait_for_timeout(500)  # the last PNG reaches the page after the kernel goes idle
-                after_pixels = image.screenshot()
-                page.screenshot(path=str(ARTIFACTS / f"{LESSON}-{name}-after.png"))
-                assert after_pixels != before_pixels, f"{name}: the picture did not change after moving the slider"
-        finally:
-            browser.close()
+        readout = cell.locator(".widget-slider .widget-readout").nth(slider_index)
+        text_before = readout.inner_text().strip()
+        cell.locator(".widget-slider .noUi-handle").nth(slider_index).click()
+        for _ in range(presses):
+            page.keyboard.press(key)
+        page.wait_for_function("([el, old]) => el.innerText.trim() !== old",
+                               arg=[readout.element_handle(), text_before], timeout=30_000)
+        moved_up = float(readout.inner_text()) > float(text_before)
+        assert moved_up == (key == "ArrowRight"), (name, text_before, readout.inner_text())
+        # The picture is replaced once per key press; wait for the kernel to draw the last one.
+        page.wait_for_function("([img, old]) => img.getAttribute('src') !== old && img.naturalWidth > 300",
+                               arg=[image.element_handle(), before_src], timeout=60_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget')]"
+            ".some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle')",
+            timeout=60_000)
+        page.wait_for_timeout(500)  # the last PNG reaches the page after the kernel goes idle
+        after_pixels = image.screenshot()
+        page.screenshot(path=str(ARTIFACTS / f"{LESSON}-{name}-after.png"))
+        assert after_pixels != before_pixels, f"{name}: the picture did not change after moving the slider"

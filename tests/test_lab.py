@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import urllib.request
-from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, open_notebook, run_cell_until
+from harness import LESSONS, ROOT
 
 from course_lib.pipeline.workspace import make_workspace
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, open_notebook, run_cell_until
-from harness import LESSONS, ROOT
 
 
 def test_workspace_copies_lessons_once_and_keeps_learner_work(tmp_path):
@@ -40,19 +39,11 @@ def test_lab_serves_every_lesson(lab):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_a_lesson_opens_and_runs_in_the_browser(lab):
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_a_lesson_opens_and_runs_in_the_browser(lab, browser_page):
     base, token = lab
+    page = browser_page
     lesson = LESSONS[0]
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
-            output = run_cell_until(page, 0, "device:")  # the setup cell
-            page.screenshot(path=str(ARTIFACTS / f"{lesson}-setup.png"))
-            assert "device: cpu" in output or "device: cuda" in output
-        finally:
-            browser.close()
+    open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
+    output = run_cell_until(page, 0, "device:")  # the setup cell
+    page.screenshot(path=str(ARTIFACTS / f"{lesson}-setup.png"))
+    assert "device: cpu" in output or "device: cuda" in output
