@@ -129,11 +129,34 @@ def test_a_batch_that_does_not_divide_into_the_accumulation_is_an_error():
 
 @pytest.mark.parametrize("changes, match", [
     ({"warmup_steps": 8}, "warmup_steps=8 must be smaller than max_steps=8"),
-    ({"max_steps": 0}, "max_steps"),
-    ({"grad_clip": 0.0}, "grad_clip"),
+    ({"max_steps": 0}, "max_steps: expected an int >= 1, got 0"),
+    ({"max_steps": True}, "max_steps: expected an int >= 1, got True"),
+    ({"accumulation_steps": 2.0}, "accumulation_steps: expected an int >= 1, got 2.0"),
+    ({"eval_batches": 0}, "eval_batches: expected an int >= 1"),
+    ({"eval_every": -1}, "eval_every: expected an int >= 0, got -1"),
+    ({"warmup_steps": -1}, "warmup_steps: expected an int >= 0"),
+    ({"lr": 0.0}, "lr: expected a number > 0, got 0.0"),
+    ({"lr": float("nan")}, "lr: expected a number > 0, got nan"),
+    ({"lr": "3e-4"}, "lr: expected a number > 0, got '3e-4'"),
+    ({"final_lr_factor": 1.5}, r"final_lr_factor: expected a number in \[0, 1\], got 1.5"),
+    ({"weight_decay": -0.1}, "weight_decay: expected a number >= 0, got -0.1"),
+    ({"betas": (0.9,)}, r"betas: expected two numbers in \[0, 1\)"),
+    ({"betas": (0.9, 1.0)}, r"betas: expected two numbers in \[0, 1\), like \(0.9, 0.95\), got \(0.9, 1.0\)"),
+    ({"grad_clip": 0.0}, "grad_clip: expected a number > 0 or None, got 0.0"),
+    ({"grad_clip": float("inf")}, "grad_clip: expected a number > 0 or None, got inf"),
 ])
 def test_bad_settings_are_errors(changes, match):
     with pytest.raises(ValueError, match=match):
+        config(**changes)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"eval_seed": 1.5}, "eval_seed: expected an int, got 1.5"),
+    ({"progress": "yes"}, "progress: expected True or False, got 'yes'"),
+    ({"compile": 1}, "compile: expected True or False, got 1"),
+])
+def test_settings_of_the_wrong_type_are_errors(changes, match):
+    with pytest.raises(TypeError, match=match):
         config(**changes)
 
 
@@ -162,6 +185,166 @@ def test_progress_bar_shows_loss_and_tokens_per_second(capsys):
     Trainer(tiny_model(), windows(), config(max_steps=3, warmup_steps=1, progress=True)).train()
     shown = capsys.readouterr().err
     assert "loss=" in shown and "tok_s=" in shown and "3/3" in shown
+
+
+# ----- batches as tuples of any number of tensors ---------------------------------------------------------
+class WeightedWindows:
+    """Windows plus a third tensor, a weight per row: a data source whose batches are 3-tuples."""
+
+    def __init__(self, batch_size=8, seed=0):
+        self.windows = windows(batch_size=batch_size, seed=seed)
+        self.batch_size = batch_size
+
+    def sample(self, generator=None):
+        inputs, targets = self.windows.sample(generator=generator)  # (B, T), (B, T)
+        row_weights = 1.0 + inputs[:, 0].double() / VOCAB           # (B,) tied to the row's first token
+        return inputs, targets, row_weights
+
+    def state_dict(self):
+        return self.windows.state_dict()
+
+    def load_state_dict(self, state):
+        self.windows.load_state_dict(state)
+
+
+class WeightedGPT(torch.nn.Module):
+    """A GPT whose loss is the mean over rows of weight * (the row's mean cross-entropy)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.gpt = model
+        self.calls = []  # the tensors of every forward call
+
+    def forward(self, inputs, targets, row_weights):
+        self.calls.append((inputs, targets, row_weights))
+        logits, _ = self.gpt(inputs)                                                    # (B, T, V)
+        per_token = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)
+        return logits, (row_weights * per_token.mean(dim=1)).mean()
+
+
+def weighted_loss_by_hand(model, batch):
+    inputs, targets, row_weights = batch
+    logits = model.gpt(inputs)[0]
+    rows = [F.cross_entropy(logits[b], targets[b]) for b in range(len(inputs))]
+    return sum(w * r for w, r in zip(row_weights.tolist(), rows)) / len(rows)
+
+
+def test_a_batch_of_three_tensors_is_cut_into_aligned_micro_batches():
+    runs = {}
+    for k in (1, 4):
+        model = WeightedGPT(tiny_model(dtype=torch.float64))
+        trainer = Trainer(model, WeightedWindows(), config(max_steps=3, accumulation_steps=k))
+        runs[k] = (trainer.train()["loss"], [p.detach().clone() for p in model.parameters()], model.calls)
+        assert trainer.tokens_last_step == 8 * T  # tokens/s counts the first tensor: B * T
+    # 4 micro-batches per step, each 2 rows of every tensor, the rows of one tensor matching the others'
+    calls = runs[4][2]
+    assert len(calls) == 3 * 4
+    assert all(len(c[0]) == len(c[1]) == len(c[2]) == 2 for c in calls)
+    for inputs, _, row_weights in calls:
+        assert torch.equal(row_weights, 1.0 + inputs[:, 0].double() / VOCAB)
+    # together the micro-batches of a step are the step's whole batch, in order
+    for step in range(3):
+        whole = runs[1][2][step]
+        parts = calls[4 * step: 4 * step + 4]
+        for i in range(3):
+            assert torch.equal(torch.cat([part[i] for part in parts]), whole[i])
+    # and accumulation over 3-tuples gives the same training as one big batch
+    assert runs[4][0] == pytest.approx(runs[1][0], rel=1e-10)
+    for p, q in zip(runs[1][1], runs[4][1]):
+        assert torch.allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_the_first_loss_of_a_tuple_batch_equals_the_loss_by_hand():
+    model = WeightedGPT(tiny_model(dtype=torch.float64))
+    reference = copy.deepcopy(model)
+    trainer = Trainer(model, WeightedWindows(), config(max_steps=3))
+    first = trainer.train_step()
+    assert first == pytest.approx(weighted_loss_by_hand(reference, WeightedWindows().sample()).item(), rel=1e-12)
+
+
+def test_evaluation_of_tuple_batches():
+    model = WeightedGPT(tiny_model(dtype=torch.float64))
+    val = WeightedWindows(batch_size=4, seed=5)
+    trainer = Trainer(model, WeightedWindows(), config(eval_batches=2), val_data=val)
+    generator = torch.Generator().manual_seed(trainer.config.eval_seed)
+    with torch.no_grad():
+        expected = sum(weighted_loss_by_hand(model, val.sample(generator=generator)).item() for _ in range(2)) / 2
+    assert trainer.evaluate()["val_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+# ----- what the trainer refuses ------------------------------------------------------------------------
+class NoBatchSize:
+    def sample(self, generator=None):
+        return windows().sample()
+
+
+class Returns:
+    """A data source whose sample() returns what it is given."""
+
+    batch_size = 8
+
+    def __init__(self, batch):
+        self.batch = batch
+
+    def sample(self, generator=None):
+        return self.batch
+
+
+def test_a_data_source_without_sample_or_batch_size_is_an_error():
+    with pytest.raises(TypeError, match=r"train_data: expected a data source with a sample\(\) method .* got list"):
+        Trainer(tiny_model(), [1, 2, 3], config())
+    with pytest.raises(TypeError, match="train_data: expected a data source with an int batch_size >= 1.*got batch_size=None"):
+        Trainer(tiny_model(), NoBatchSize(), config())
+    with pytest.raises(TypeError, match=r"val_data: expected a data source with a sample\(\) method"):
+        Trainer(tiny_model(), windows(), config(), val_data=TOKENS)
+    with pytest.raises(TypeError, match="config: expected a TrainerConfig, got dict"):
+        Trainer(tiny_model(), windows(), {"max_steps": 3})
+
+
+def test_a_bad_batch_or_a_missing_loss_is_an_error():
+    inputs, targets = windows().sample()  # (8, T) each
+    with pytest.raises(TypeError, match=r"train_data.sample\(\): expected a tuple of tensors .* got Tensor"):
+        Trainer(tiny_model(), Returns(inputs), config()).train_step()
+    with pytest.raises(ValueError, match=r"same batch size .* got shapes \[\(8, 16\), \(4, 16\)\]"):
+        Trainer(tiny_model(), Returns((inputs, targets[:4])), config()).train_step()
+    with pytest.raises(ValueError, match="a batch of 6 rows does not divide into 4 equal micro-batches"):
+        Trainer(tiny_model(), Returns((inputs[:6], targets[:6])), config(accumulation_steps=4)).train_step()
+    with pytest.raises(ValueError, match="the model returned loss=None: it must compute a single-number loss"):
+        Trainer(tiny_model(), Returns((inputs,)), config()).train_step()  # no targets, so no loss
+
+
+def test_saving_needs_a_data_source_that_can_save_its_state(tmp_path):
+    trainer = Trainer(tiny_model(), Returns(windows().sample()), config())
+    with pytest.raises(TypeError, match=r"train_data \(Returns\) has no state_dict\(\) method"):
+        trainer.save(tmp_path / "run.pt")
+    assert not (tmp_path / "run.pt").exists()
+
+
+# ----- torch.compile -------------------------------------------------------------------------------------
+def compile_problem() -> str | None:
+    """Why torch.compile cannot run here (say, no C++ compiler for the CPU kernels), or None."""
+    try:
+        torch.compile(lambda x: x * 2 + 1)(torch.ones(3))
+    except Exception as error:  # noqa: BLE001  any failure means: this machine cannot compile
+        return f"torch.compile does not work here: {type(error).__name__}: {str(error)[:200]}"
+    return None
+
+
+@pytest.mark.slow
+def test_compiled_training_gives_the_losses_of_eager_training(tmp_path):
+    problem = compile_problem()
+    if problem:
+        pytest.skip(problem)
+    runs = {}
+    for compiled in (False, True):
+        trainer = Trainer(tiny_model(n_layers=1), windows(), config(max_steps=4, compile=compiled))
+        runs[compiled] = trainer.train()["loss"]
+    assert runs[True] == pytest.approx(runs[False], rel=1e-5, abs=1e-5)
+    assert trainer.forward_model is not trainer.model  # the compiled wrapper ran the steps
+    # The checkpoint holds the plain model's weights (no "_orig_mod." prefixes): eager resumes it.
+    trainer.save(tmp_path / "run.pt")
+    assert set(read_checkpoint(tmp_path / "run.pt")["model"]) == set(tiny_model(n_layers=1).state_dict())
+    Trainer(tiny_model(n_layers=1), windows(), config(max_steps=4)).resume(tmp_path / "run.pt")
 
 
 # ----- checkpoints ------------------------------------------------------------------------------------
