@@ -5,6 +5,7 @@
     llmcourse check NOTEBOOK               grade your own copy of a lesson (a table of points)
     llmcourse grade ASSIGNMENT             autograde every submission under submitted/
     llmcourse export ASSIGNMENT [CSV]      scores with each submission's status (graded/failed/missing)
+    llmcourse pretrain [--out DIR]         rebuild the course's pretrained model (lessons 05-08 use it)
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("csv", nargs="?", help="output file (default: grades-ASSIGNMENT.csv)")
     export.add_argument("--root", help="course folder (default: found from the current folder)")
 
+    pretrain = commands.add_parser("pretrain", help="rebuild the pretrained model that lessons 05-08 load")
+    pretrain.add_argument("--out", help="folder to write (default: the one shipped in the package)")
+    pretrain.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; fewer for a quick try)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "workspace":
@@ -79,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
             out = export_grades(_course_root(args.root), args.assignment,
                                 args.csv or f"grades-{args.assignment}.csv")
             print(f"wrote {out}")
+        elif args.command == "pretrain":
+            import dataclasses
+
+            from course_lib.pretrained import ASSETS, RECIPE, build_pretrained
+            recipe = RECIPE if args.steps is None else dataclasses.replace(
+                RECIPE, max_steps=args.steps, warmup_steps=min(RECIPE.warmup_steps, max(args.steps - 1, 0)))
+            out = args.out or ASSETS
+            card = build_pretrained(out, recipe)
+            print(f"wrote {out}: {card['parameters']:,} parameters, validation loss {card['val_loss']:.3f} "
+                  f"(a uniform guess: {card['uniform_loss']:.3f}), {card['minutes']} minutes")
     except (NotebookError, ValueError, RuntimeError, FileNotFoundError) as error:
         message = str(error).strip().splitlines()
         print(f"llmcourse {args.command}: {message[0] if message else type(error).__name__}", file=sys.stderr)
