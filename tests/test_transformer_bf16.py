@@ -1,6 +1,8 @@
-"""The transformer on CUDA: bf16 autocast, the fused (FlashAttention) kernel, and generation.
+"""The transformer in bf16 autocast: forward, backward, training, the fused kernel, generation.
 
-Skipped without a CUDA device."""
+Every test runs on CUDA (marked ``gpu``, skipped without it) and also on the CPU, whose bf16
+autocast takes the same code paths (dtypes of masks, caches, gradients), so a machine without a
+GPU still checks them. The FlashAttention kernel test is CUDA only."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,29 +19,32 @@ from course_lib.transformer import (
     scaled_dot_product_attention,
 )
 
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+ON_CUDA = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+DEVICES = ["cpu", pytest.param("cuda", marks=ON_CUDA)]
 
 CONFIG = GPTConfig(vocab_size=300, context_length=64, n_layers=2, n_heads=4, d_model=128)
 VARIANTS = [{}, {"positions": "rope", "norm": "rmsnorm", "feedforward": "swiglu", "bias": False},
             {"feedforward": "moe", "n_experts": 4, "expert_top_k": 2}]
 
 
-def cuda_model(seed=0, **changes) -> GPT:
+def make_model(device, seed=0, **changes) -> GPT:
     torch.manual_seed(seed)
-    return GPT(dataclasses.replace(CONFIG, **changes)).cuda()
+    return GPT(dataclasses.replace(CONFIG, **changes)).to(device)
 
 
-def batch(B=4, T=64, seed=0):
+def batch(device, B=4, T=64, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 300, (B, T), generator=g).cuda(), torch.randint(0, 300, (B, T), generator=g).cuda()
+    return (torch.randint(0, 300, (B, T), generator=g).to(device),
+            torch.randint(0, 300, (B, T), generator=g).to(device))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("changes", VARIANTS, ids=str)
-def test_forward_and_backward_under_bf16_autocast(changes):
-    model = cuda_model(**changes)
-    x, y = batch()
+def test_forward_and_backward_under_bf16_autocast(changes, device):
+    model = make_model(device, **changes)
+    x, y = batch(device)
     _, loss32 = model(x, y)
-    with torch.autocast("cuda", dtype=torch.bfloat16):
+    with torch.autocast(device, dtype=torch.bfloat16):
         logits, loss = model(x, y)
     assert logits.dtype == torch.bfloat16
     assert torch.isfinite(loss) and abs(loss.item() - loss32.item()) < 0.02 * loss32.item()
@@ -49,13 +54,14 @@ def test_forward_and_backward_under_bf16_autocast(changes):
         assert torch.isfinite(param.grad).all(), name
 
 
-def test_a_training_step_under_autocast_lowers_the_loss():
-    model = cuda_model()
-    x, y = batch()
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_training_step_under_autocast_lowers_the_loss(device):
+    model = make_model(device)
+    x, y = batch(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(10):
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(device, dtype=torch.bfloat16):
             _, loss = model(x, y)
         opt.zero_grad()
         loss.backward()
@@ -64,6 +70,8 @@ def test_a_training_step_under_autocast_lowers_the_loss():
     assert losses[-1] < losses[0] - 0.1
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_bf16_causal_attention_runs_on_the_flash_kernel_and_matches_the_written_out_version():
     g = torch.Generator(device="cuda").manual_seed(0)
     q, k, v = (torch.randn(2, 4, 128, 64, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(3))
@@ -76,12 +84,13 @@ def test_bf16_causal_attention_runs_on_the_flash_kernel_and_matches_the_written_
     torch.testing.assert_close(written.double(), reference, atol=2e-2, rtol=2e-2)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("changes", VARIANTS, ids=str)
-def test_fused_and_written_out_models_agree_on_cuda(changes):
-    fused = cuda_model(**changes, fused_attention=True)
-    written = cuda_model(**changes, fused_attention=False)
+def test_fused_and_written_out_models_agree(changes, device):
+    fused = make_model(device, **changes, fused_attention=True)
+    written = make_model(device, **changes, fused_attention=False)
     written.load_state_dict(fused.state_dict())
-    x, _ = batch()
+    x, _ = batch(device)
     padding = torch.ones_like(x, dtype=torch.bool)
     padding[0, 40:] = False
     for mask in (None, padding):
@@ -89,32 +98,34 @@ def test_fused_and_written_out_models_agree_on_cuda(changes):
             # float32: loose enough for TF32 matmuls, should another test have switched them on
             torch.testing.assert_close(fused(x, padding_mask=mask)[0], written(x, padding_mask=mask)[0],
                                        atol=1e-3, rtol=1e-3)
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with torch.autocast(device, dtype=torch.bfloat16):
                 a, b = fused(x, padding_mask=mask)[0].float(), written(x, padding_mask=mask)[0].float()
             # bf16: compare on average, since a bf16 rounding may send a token to another expert
             assert (a - b).abs().mean().item() < 0.02
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("changes", VARIANTS, ids=str)
-def test_generation_on_cuda_with_and_without_the_cache(changes):
-    model = cuda_model(**changes).eval()
+def test_generation_with_and_without_the_cache(changes, device):
+    model = make_model(device, **changes).eval()
     with torch.no_grad():
         model.token_embedding.weight.mul_(20)  # logits far from uniform, so greedy has no near-ties
-    prompt, _ = batch(B=2, T=8)
+    prompt, _ = batch(device, B=2, T=8)
     a = generate(model, prompt, 70, greedy=True)  # crosses the context of 64
     b = generate(model, prompt, 70, greedy=True, use_kv_cache=False)
-    assert a.shape == (2, 78) and a.is_cuda
+    assert a.shape == (2, 78) and a.device.type == device
     assert torch.equal(a, b)
     sampled = generate(model, prompt, 20, temperature=0.9, top_k=50, top_p=0.95,
-                       generator=torch.Generator(device="cuda").manual_seed(0))
+                       generator=torch.Generator(device=device).manual_seed(0))
     assert sampled.shape == (2, 28)
 
 
-def test_cached_generation_under_autocast_keeps_a_bf16_cache():
-    model = cuda_model().eval()
-    prompt, _ = batch(B=2, T=8)
+@pytest.mark.parametrize("device", DEVICES)
+def test_cached_generation_under_autocast_keeps_a_bf16_cache(device):
+    model = make_model(device).eval()
+    prompt, _ = batch(device, B=2, T=8)
     cache = model.new_kv_cache()
-    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16):
         model(prompt, kv_cache=cache)
         out = generate(model, prompt, 10, greedy=True)
     assert cache[0].keys.dtype == torch.bfloat16 and cache.length == 8
