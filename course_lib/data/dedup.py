@@ -265,7 +265,7 @@ def near_duplicates(documents: Sequence[str], threshold: float = 0.7, num_hashes
     Candidates come from MinHash + LSH with ``bands`` bands of ``num_hashes / bands`` rows; each
     is verified with its exact Jaccard index. A pair of Jaccard s is found with probability
     ``candidate_probability(s, bands, num_hashes // bands)``: the default 32 bands of 4 rows find
-    a pair at s = 0.7 with probability 0.9998, and at s = 0.85 all but once in ten billion.
+    a pair at s = 0.7 with probability 0.9998, and at s = 0.85 miss about one pair in 20 billion.
     Sorted by (i, j).
     """
     documents = check_documents(documents)
@@ -352,7 +352,7 @@ def plant_duplicates(documents: Sequence[str], exact_fraction: float = 0.2, near
       the way two copies of one web page differ by a date, a header or a signature line. Each
       such edit removes at most one word n-gram of the source and adds at most one, so a source
       of S shingles and its copy keep a Jaccard index of at least (S - edits) / (S + edits):
-      0.94 for a 60-word story and 2 edits. (An edit in the middle of a text changes up to n
+      0.93 for a 60-word story and 2 edits. (An edit in the middle of a text changes up to n
       shingles at once; that is a harder case, not the one planted here.)
 
     Assumes the input has no duplicates of its own: then the planted indices are exactly the
