@@ -313,3 +313,12 @@ def test_deduplicate_recovers_planted_duplicates_in_the_stories():
 def test_bad_input_is_refused_with_a_clear_message(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_signatures_on_cuda_equal_the_cpu_ones():
+    sets = [shingles(s) for s in STORIES[:50]]
+    cpu = MinHasher(64, seed=2).signatures(sets)
+    cuda = MinHasher(64, seed=2, device="cuda").signatures(sets)
+    assert cuda.device.type == "cuda" and torch.equal(cuda.cpu(), cpu)
