@@ -369,3 +369,16 @@ def test_a_tiny_bert_learns_masked_tokens_and_next_sentences(story_pairs, one_th
 def tiny_bert_like(tokenizer) -> BertForPretraining:
     return BertForPretraining(GPTConfig(vocab_size=tokenizer.vocab_size, context_length=32, n_layers=2,
                                         n_heads=4, d_model=64))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bert_trains_on_cuda_under_bf16_autocast(story_pairs):
+    tokenizer, train, _ = story_pairs
+    torch.manual_seed(0)
+    model = tiny_bert_like(tokenizer).cuda()
+    trainer = Trainer(model, copy.deepcopy(train), TrainerConfig(max_steps=40, lr=3e-3, warmup_steps=5, progress=False))
+    assert trainer.device.type == "cuda" and trainer.autocast_dtype == torch.bfloat16
+    losses = trainer.train()["loss"]
+    assert all(math.isfinite(x) for x in losses) and sum(losses[-5:]) < sum(losses[:5])
+    assert all(p.dtype == torch.float32 for p in model.parameters())
