@@ -22,7 +22,8 @@ hold different numbers of scored positions, as with masked tokens, the average o
 is close to, not exactly, the mean over the whole batch.)
 
 **Compiling** (``compile=True``): ``torch.compile`` turns the forward pass into fused kernels
-the first time it runs (slow once, faster afterwards). The compiled module shares its weights
+the first time it runs (slow once, faster afterwards; on the CPU it needs a C++ compiler such
+as g++). The compiled module shares its weights
 with the plain one, and checkpoints hold the plain module's weights, so a run saved with
 compiling resumes without it and the other way round.
 
