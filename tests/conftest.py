@@ -22,6 +22,22 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots from browser tests
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for a test module (or one test) of tiny tensors.
+
+    A second thread gains nothing on tiny matrices, and on a busy 2-core machine the threads
+    mostly wait on each other (steps several times slower). Use it with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")`` or as a test's argument.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

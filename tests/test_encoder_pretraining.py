@@ -307,15 +307,6 @@ def test_bad_model_inputs_are_errors():
 
 
 # ----- a tiny BERT learns both tasks -----------------------------------------------------------------------
-@pytest.fixture
-def one_thread():
-    """Tiny matrices gain nothing from a second thread, and on a busy machine threads wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def story_pairs():
     text = stories(400, seed=0)

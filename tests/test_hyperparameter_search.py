@@ -31,13 +31,7 @@ def bowl(u, v):
     return (u - 0.7) ** 2 + 3 * (v - 0.2) ** 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These tensors are tiny: on a busy 2-core machine, a second thread only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest.py)
 
 
 @pytest.fixture(scope="module")
