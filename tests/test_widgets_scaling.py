@@ -101,3 +101,13 @@ def test_bad_settings_are_refused():
         scaling_explorer(compute=1e30)
     with pytest.raises(ValueError, match="utilisation"):
         scaling_data(1e20, utilisation=0.0)
+
+
+def test_the_law_fitted_to_the_shipped_sweep_can_be_explored():
+    """What lesson 04 does: fit the shipped sweep and compare its optimum with Chinchilla's."""
+    from course_lib.scaling import fit_sweep, load_sweep
+    fitted = fit_sweep(load_sweep()["rows"])
+    explorer = scaling_explorer(fitted=fitted, compute=1e12, compute_range=(1e9, 1e15), fitted_name="stories")
+    stories = explorer.data.curves[1]
+    assert stories.N_opt == pytest.approx(fitted.compute_optimal(1e12)[0], rel=1e-12)
+    assert np.all(np.isfinite(stories.loss)) and "stories: N_opt" in explorer.readout.value
