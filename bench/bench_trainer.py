@@ -162,10 +162,13 @@ def cpu_benchmark(args) -> None:
 
 
 # --- the GPU part -----------------------------------------------------------------------------------
-def cuda_benchmark(args) -> None:
-    device = torch.device("cuda")
+GPT2_SMALL = GPTConfig(vocab_size=50257, context_length=1024, n_layers=12, n_heads=12, d_model=768)
+
+
+def cuda_benchmark(args, device: str = "cuda", config: GPTConfig = GPT2_SMALL) -> None:
+    """The GPU table; ``device`` and ``config`` can be changed to try the code on a CPU with a tiny model."""
+    device = torch.device(device)
     torch.backends.cuda.matmul.allow_tf32 = True
-    config = GPTConfig(vocab_size=50257, context_length=1024, n_layers=12, n_heads=12, d_model=768)
     B, T = args.gpu_batch, config.context_length
     peak = measured_matmul_flops(device)
     flops = flops_per_token(config, seq_len=T, training=True)
@@ -176,21 +179,28 @@ def cuda_benchmark(args) -> None:
         try:
             times = time_rounds(runners, args.gpu_steps, rounds=3, warmup_steps=5, device=device)
         except Exception as error:  # noqa: BLE001  (a broken compiler toolchain must not hide the eager numbers)
-            rows.append([name, "failed", f"{type(error).__name__}: {str(error)[:60]}", ""])
+            rows.append([name, "failed", f"{type(error).__name__}: {str(error)[:60]}", "", ""])
             continue
         for runner, seconds in times.items():
             if runner == "hand-written loop" and any(r[0] == runner for r in rows):
                 continue  # the eager loop is the same in both runs: report it once
             tokens_per_s = B * T / min(seconds)
+            versus_loop = "-" if runner == "hand-written loop" else f"{min(seconds) / min(times['hand-written loop']) - 1:+.1%}"
             rows.append([runner, f"{tokens_per_s:,.0f}", f"{tokens_per_s * flops / 1e12:.0f}",
-                         f"{tokens_per_s * flops / peak:.1%}"])
+                         f"{tokens_per_s * flops / peak:.1%}", versus_loop])
         del runners
-        torch.cuda.empty_cache()
-    print_table(f"CUDA training, bf16 autocast: GPT-2 small shape (12 layers, 12 heads, 768, context 1024, "
-                f"vocab 50257), batch {B}; {torch.cuda.get_device_name(device)}; measured bf16 matmul rate "
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    print_table(f"CUDA training, bf16 autocast: {config.n_layers} layers, {config.n_heads} heads, width "
+                f"{config.d_model}, context {T}, vocab {config.vocab_size} (GPT-2 small's shape by default), batch {B}; "
+                f"{device_name(device)}; measured bf16 matmul rate "
                 f"{peak / 1e12:.0f} TFLOP/s; {flops / 1e6:.0f} MFLOP per token; best of 3 rounds of "
                 f"{args.gpu_steps} steps (the Trainer's include one evaluation of 2 batches)",
-                rows, ["training loop", "tokens/s", "model TFLOP/s", "MFU"])
+                rows, ["training loop", "tokens/s", "model TFLOP/s", "MFU", "time vs hand loop"])
+
+
+def device_name(device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
 
 
 def main(argv=None):
