@@ -17,7 +17,7 @@ Three files make the model:
                       the loss of every step, and the SHA-256 of the two other files.
 
 **Rebuilding.** ``llmcourse pretrain`` runs ``build_pretrained`` with the ``RECIPE`` below and
-writes the three files (a few minutes on two CPU cores). Runs are seeded, so the same machine
+writes the three files (about 9 minutes on one CPU thread of a busy machine). Runs are seeded, so the same machine
 rebuilds the same weights bit for bit; other CPUs round a little differently, so a rebuild
 elsewhere matches the card's losses closely rather than exactly (the tests check the first steps
 against the card). Each file is written under a temporary name and renamed, and the card comes
