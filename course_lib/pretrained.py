@@ -41,6 +41,7 @@ import torch
 from course_lib.data.corpus import stories
 from course_lib.data.tokens import TokenWindows
 from course_lib.device import seed_everything
+from course_lib.scaling import validation_loss  # every token scored once
 from course_lib.tokenization.base import atomic_write
 from course_lib.tokenization.bpe import BPETokenizer
 from course_lib.training.trainer import Trainer, TrainerConfig
@@ -145,25 +146,6 @@ def build_pretrained(out_dir: str | os.PathLike = ASSETS, recipe: PretrainRecipe
     }
     atomic_write(out / "card.json", lambda file: json.dump(card, file, indent=1))  # last: it vouches for the others
     return card
-
-
-@torch.no_grad()
-def validation_loss(model: GPT, ids: list[int], context_length: int) -> float:
-    """Mean next-token loss over consecutive, non-overlapping windows of ``ids`` (every token once)."""
-    model.eval()
-    device = next(model.parameters()).device
-    tokens = torch.tensor(ids, dtype=torch.long)
-    n_windows = (len(tokens) - 1) // context_length
-    if n_windows < 1:
-        raise ValueError(f"need more than context_length={context_length} tokens to score, got {len(tokens)}")
-    used = n_windows * context_length
-    inputs = tokens[:used].view(n_windows, context_length)           # (W, T)
-    targets = tokens[1:used + 1].view(n_windows, context_length)     # (W, T)
-    total = 0.0
-    for start in range(0, n_windows, 64):                             # 64 windows at a time
-        _, loss = model(inputs[start:start + 64].to(device), targets[start:start + 64].to(device))
-        total += loss.item() * len(inputs[start:start + 64])
-    return total / n_windows
 
 
 # ----- loading ---------------------------------------------------------------------------------

@@ -319,10 +319,18 @@ def sweep_tokens(n_stories: int = 4000) -> torch.Tensor:
 
 
 @torch.no_grad()
-def validation_loss(model, tokens: torch.Tensor, context_length: int, batch_size: int = 64) -> float:
-    """Mean next-token loss over all of ``tokens``, cut into consecutive windows: no sampling noise."""
-    model.eval()
+@torch.no_grad()
+def validation_loss(model, tokens, context_length: int, batch_size: int = 64) -> float:
+    """Mean next-token loss over all of ``tokens`` (ids, a list or a tensor), cut into consecutive windows.
+
+    Every token is scored once, so there is no sampling noise. The model's train/eval mode is restored.
+    """
+    tokens = torch.as_tensor(tokens, dtype=torch.long)                                   # (N,)
     n_windows = (len(tokens) - 1) // context_length
+    if n_windows < 1:
+        raise ValueError(f"need more than context_length={context_length} tokens to score, got {len(tokens)}")
+    was_training = model.training
+    model.eval()
     inputs = tokens[: n_windows * context_length].view(n_windows, context_length)        # (W, T)
     targets = tokens[1: n_windows * context_length + 1].view(n_windows, context_length)  # (W, T) shifted by one
     device = next(model.parameters()).device
@@ -331,7 +339,7 @@ def validation_loss(model, tokens: torch.Tensor, context_length: int, batch_size
         x, y = inputs[i:i + batch_size].to(device), targets[i:i + batch_size].to(device)  # (b, T) each
         _, loss = model(x, y)
         total += loss.item() * len(x)  # the loss is a mean over the windows: weight by their number
-    model.train()
+    model.train(was_training)
     return total / n_windows
 
 
