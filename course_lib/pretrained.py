@@ -41,7 +41,7 @@ import torch
 from course_lib.data.corpus import stories
 from course_lib.data.tokens import TokenWindows
 from course_lib.device import seed_everything
-from course_lib.scaling import validation_loss  # every token scored once
+from course_lib.evaluation.language_model import validation_loss  # every token scored once
 from course_lib.tokenization.base import atomic_write
 from course_lib.tokenization.bpe import BPETokenizer
 from course_lib.training.trainer import Trainer, TrainerConfig
@@ -142,27 +142,39 @@ def build_pretrained(out_dir: str | os.PathLike = ASSETS, recipe: PretrainRecipe
         "minutes": round((time.perf_counter() - started) / 60, 2),
         "built_with": {"torch": torch.__version__, "python": platform.python_version(),
                        "machine": platform.machine()},
-        "sha256": {name: _sha256(out / name) for name in ("model.pt", "tokenizer.json")},
+        "sha256": {name: sha256_of(out / name) for name in ("model.pt", "tokenizer.json")},
     }
     atomic_write(out / "card.json", lambda file: json.dump(card, file, indent=1))  # last: it vouches for the others
     return card
 
 
 # ----- loading ---------------------------------------------------------------------------------
-def read_card(path: str | os.PathLike = ASSETS) -> dict:
+def read_card(path: str | os.PathLike = ASSETS, card_format: str = CARD_FORMAT,
+              rebuild: str = "llmcourse pretrain") -> dict:
     """The model card of the model in ``path`` (a folder written by ``build_pretrained``)."""
     folder = Path(path)
     card_file = folder / "card.json"
     if not card_file.is_file():
-        raise FileNotFoundError(f"{folder}: no pretrained model here (card.json missing); "
-                                f"build one with `llmcourse pretrain --out {folder}`")
+        raise FileNotFoundError(f"{folder}: no model here (card.json missing); build one with `{rebuild} --out {folder}`")
     try:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{card_file}: not a valid model card ({error})") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise ValueError(f"{card_file}: not a course_lib model card (expected \"format\": \"{CARD_FORMAT}\")")
+    if not isinstance(card, dict) or card.get("format") != card_format:
+        raise ValueError(f"{card_file}: not a course_lib model card of this kind (expected \"format\": \"{card_format}\")")
     return card
+
+
+def verify_files(folder: str | os.PathLike, card: dict, rebuild: str = "llmcourse pretrain") -> None:
+    """Check every file the card lists against its SHA-256: a damaged or half-rebuilt file is named."""
+    folder = Path(folder)
+    for name, expected in card["sha256"].items():
+        file = folder / name
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: missing (the card lists it); rebuild with `{rebuild} --out {folder}`")
+        if sha256_of(file) != expected:
+            raise ValueError(f"{file}: does not match the model card (SHA-256 differs): the file is damaged or "
+                             f"from another build; rebuild with `{rebuild} --out {folder}`")
 
 
 def load_pretrained(device: torch.device | str | None = None,
@@ -174,13 +186,7 @@ def load_pretrained(device: torch.device | str | None = None,
     """
     folder = Path(path)
     card = read_card(folder)
-    for name, expected in card["sha256"].items():
-        file = folder / name
-        if not file.is_file():
-            raise FileNotFoundError(f"{file}: missing (the card lists it); rebuild with `llmcourse pretrain --out {folder}`")
-        if _sha256(file) != expected:
-            raise ValueError(f"{file}: does not match the model card (SHA-256 differs): the file is damaged or "
-                             f"from another build; rebuild with `llmcourse pretrain --out {folder}`")
+    verify_files(folder, card)
     tokenizer = BPETokenizer.load(folder / "tokenizer.json")
     config = GPTConfig(**card["config"])
     if tokenizer.vocab_size != config.vocab_size:
@@ -191,7 +197,8 @@ def load_pretrained(device: torch.device | str | None = None,
     return model.to(torch.device(device) if device is not None else "cpu").eval(), tokenizer
 
 
-def _sha256(file: Path) -> str:
+def sha256_of(file: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
     return hashlib.sha256(file.read_bytes()).hexdigest()
 
 

@@ -29,9 +29,14 @@ PLURALS = {"fox": "foxes", "mouse": "mice"}  # the rest take an "s"
 NUMBERS = ["two", "three", "four", "five", "six", "seven"]
 
 
-def _story(rng: random.Random) -> str:
+def story_sentences(rng: random.Random, animal: str | None = None, place: str | None = None) -> list[str]:
+    """The sentences of one story; ``animal`` and ``place``, when given, replace the random ones.
+
+    The random draws are the same either way, so ``stories`` is unchanged by the options.
+    """
     hero, friend = rng.sample(NAMES, 2)
-    animal, place, thing = rng.choice(ANIMALS), rng.choice(PLACES), rng.choice(THINGS)
+    drawn_animal, drawn_place, thing = rng.choice(ANIMALS), rng.choice(PLACES), rng.choice(THINGS)
+    animal, place = animal or drawn_animal, place or drawn_place
     feeling, weather, time = rng.choice(FEELINGS), rng.choice(WEATHER), rng.choice(TIMES)
     past, present = rng.choice(VERBS)
     count = rng.choice(NUMBERS)
@@ -47,8 +52,11 @@ def _story(rng: random.Random) -> str:
         f"At the end of the day, {hero} and {friend} went home {rng.choice(FEELINGS)}.",
     ]
     # Keep the first sentence, then a random but ordered subset, so stories differ in length.
-    kept = [sentences[0]] + [s for s in sentences[1:] if rng.random() < 0.75]
-    return " ".join(kept)
+    return [sentences[0]] + [s for s in sentences[1:] if rng.random() < 0.75]
+
+
+def _story(rng: random.Random) -> str:
+    return " ".join(story_sentences(rng))
 
 
 def stories(n_stories: int = 500, seed: int = 0) -> str:

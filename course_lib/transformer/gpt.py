@@ -84,15 +84,24 @@ class GPT(nn.Module):
         return KVCache(self.config.n_layers, self.config.context_length)
 
     def features(self, idx: torch.Tensor, padding_mask: torch.Tensor | None = None,
-                 kv_cache: KVCache | None = None) -> torch.Tensor:
+                 kv_cache: KVCache | None = None, prefix_embeds: torch.Tensor | None = None) -> torch.Tensor:
         """The final hidden state of every token, after the last norm: (B, T) -> (B, T, C).
 
         With ``kv_cache``, ``idx`` holds only the tokens that follow those already in the cache,
         and ``padding_mask`` (if any) covers all of them: shape (B, cached + T).
+
+        ``prefix_embeds`` (B, P, C) are vectors read *before* the tokens, as if they were the
+        embeddings of P extra tokens (prompt tuning learns them, lesson 05): the result then
+        has P + T positions, the prefix first, and ``padding_mask`` covers the T tokens only.
         """
-        offset = self._check_inputs(idx, padding_mask, kv_cache)
-        T = idx.shape[1]
+        offset = self._check_inputs(idx, padding_mask, kv_cache, prefix_embeds)
         x = self.token_embedding(idx)                  # (B, T, C)
+        if prefix_embeds is not None:
+            x = torch.cat([prefix_embeds.to(x.dtype), x], dim=1)  # (B, P + T, C)
+            if padding_mask is not None:               # the prefix is always there: mark it real
+                prefix_real = padding_mask.new_ones(idx.shape[0], prefix_embeds.shape[1])
+                padding_mask = torch.cat([prefix_real, padding_mask], dim=1)  # (B, P + T)
+        T = x.shape[1]
         if self.positions is not None:
             x = x + self.positions(T, offset)          # (T, C) broadcasts over the batch
         x = self.dropout(x)
@@ -101,13 +110,19 @@ class GPT(nn.Module):
         return self.final_norm(x)                      # (B, T, C)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
-                padding_mask: torch.Tensor | None = None, kv_cache: KVCache | None = None):
+                padding_mask: torch.Tensor | None = None, kv_cache: KVCache | None = None,
+                prefix_embeds: torch.Tensor | None = None):
         """Return ``(logits, loss)``: logits (B, T, V); loss is None without ``targets``.
 
         The loss is the mean cross-entropy over targets that are not -100, plus, for a
         mixture-of-experts model, ``moe_aux_loss_weight`` times the load-balancing loss.
+        With ``prefix_embeds`` (B, P, C), the logits are those of the T tokens (the prefix's
+        own positions are dropped), so ``targets`` line up with ``idx`` as usual.
         """
-        logits = self.lm_head(self.features(idx, padding_mask, kv_cache))  # (B, T, V)
+        hidden = self.features(idx, padding_mask, kv_cache, prefix_embeds)   # (B, P + T, C)
+        if prefix_embeds is not None:
+            hidden = hidden[:, prefix_embeds.shape[1]:]                      # (B, T, C)
+        logits = self.lm_head(hidden)                                        # (B, T, V)
         loss = None
         if targets is not None:
             if targets.shape != idx.shape:
@@ -126,8 +141,8 @@ class GPT(nn.Module):
         losses = [m.aux_loss for m in self.modules() if isinstance(m, MoEFeedForward) and m.aux_loss is not None]
         return torch.stack(losses).sum() if losses else None
 
-    def _check_inputs(self, idx, padding_mask, kv_cache) -> int:
-        """Validate the inputs; return the position of the first new token."""
+    def _check_inputs(self, idx, padding_mask, kv_cache, prefix_embeds=None) -> int:
+        """Validate the inputs; return the position of the first new token (or prefix vector)."""
         if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.is_floating_point():
             got = f"shape {tuple(idx.shape)} and dtype {idx.dtype}" if isinstance(idx, torch.Tensor) else type(idx).__name__
             raise ValueError(f"expected token ids as an integer tensor of shape (B, T), got {got} "
@@ -140,11 +155,22 @@ class GPT(nn.Module):
             if len(kv_cache) != self.config.n_layers:
                 raise ValueError(f"the KV cache has {len(kv_cache)} layers, the model {self.config.n_layers}")
             offset = kv_cache.length
-        if T == 0 or offset + T > self.config.context_length:
+        P = 0
+        if prefix_embeds is not None:
+            C = self.config.d_model
+            if not isinstance(prefix_embeds, torch.Tensor) or prefix_embeds.dim() != 3 or \
+                    prefix_embeds.shape[0] != B or prefix_embeds.shape[2] != C or not prefix_embeds.is_floating_point():
+                got = tuple(prefix_embeds.shape) if isinstance(prefix_embeds, torch.Tensor) else type(prefix_embeds).__name__
+                raise ValueError(f"prefix_embeds: expected float vectors of shape (B, P, C) = ({B}, P, {C}), got {got}")
+            if offset:
+                raise ValueError("prefix_embeds go before the first token: pass them with an empty KV cache only")
+            P = prefix_embeds.shape[1]
+        if T == 0 or offset + P + T > self.config.context_length:
             cached = f" after {offset} cached tokens" if offset else ""
+            prefixed = f" after a prefix of {P} vectors" if P else ""
             raise ValueError(
-                f"the input has {T} tokens{cached}, but the model reads 1 to context_length="
-                f"{self.config.context_length} tokens at a time; crop it (ids[:, -{self.config.context_length}:])"
+                f"the input has {T} tokens{cached}{prefixed}, but the model reads 1 to context_length="
+                f"{self.config.context_length} positions at a time; crop it (ids[:, -{self.config.context_length - P}:])"
             )
         # Out-of-range ids: on the CPU the embedding lookup would fail with a cryptic message.
         # Skipped on CUDA, where reading the ids back would stall the GPU every step (the kernel's
