@@ -36,7 +36,52 @@ def is_grading() -> bool:
 
 
 class ExerciseFailure(AssertionError):
-    """A test-cell check failed; the message says why in words a learner can act on."""
+    """A test-cell check failed; the message says why in words a learner can act on.
+
+    In a notebook, IPython shows it by ``_render_traceback_``: the message first, then (when the
+    learner's own code raised) the line of their code that did, and a hint for the full traceback,
+    instead of twenty lines of the grader's internals. ``%tb plain`` (or ``%xmode plain``) shows
+    the full traceback: any traceback mode other than IPython's default gives the full one.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        shell = _ipython()
+        mode = getattr(getattr(shell, "InteractiveTB", None), "mode", "Context")
+        if shell is not None and mode != "Context":  # the learner asked for the full traceback
+            return shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
+        lines = [f"{_RED}ExerciseFailure{_RESET}: {self}"]
+        where = _learner_line(self.__cause__, shell)
+        if where:
+            lines.append(f"  raised in {where}")
+        if not is_grading():
+            lines.append(f"{_GREY}  (the full traceback: run %tb plain in a new cell right after this one){_RESET}")
+        return lines
+
+
+_RED, _GREY, _RESET = "\x1b[0;31m", "\x1b[0;90m", "\x1b[0m"  # ANSI colours, as IPython's tracebacks use
+
+
+def _ipython():
+    """The running IPython shell, or None outside IPython."""
+    shell_module = sys.modules.get("IPython")
+    return shell_module.get_ipython() if shell_module is not None else None
+
+
+def _learner_line(error: BaseException | None, shell) -> str:
+    """Where the learner's code raised ``error``: "Cell In[7], line 3: return x @ w", or ""."""
+    import traceback
+
+    if error is None or error.__traceback__ is None:
+        return ""
+    library = os.path.dirname(os.path.abspath(__file__))  # course_lib itself
+    ours = [frame for frame in traceback.extract_tb(error.__traceback__)
+            if not frame.filename.startswith((library, sys.prefix, sys.base_prefix))]
+    if not ours:
+        return ""
+    frame = ours[-1]  # the innermost frame of the learner's code
+    label = shell.compile.format_code_name(frame.filename) if shell is not None else None
+    place = f"{label[0]} {label[1]}" if label else os.path.basename(frame.filename)
+    return f"{place}, line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
 
 
 def load_fresh(module_name: str) -> ModuleType:

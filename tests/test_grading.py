@@ -75,6 +75,23 @@ def test_call_reports_exceptions_stubs_and_in_place_changes(G):
         G.call(in_place, x)
 
 
+def test_a_failure_shows_its_message_first_and_the_line_of_the_learners_code(G, monkeypatch):
+    """What a notebook shows (IPython calls _render_traceback_): a few lines, not the grader's internals."""
+    def broken(x):
+        return x.nonexistent
+    with pytest.raises(ExerciseFailure) as failure:
+        G.call(broken, torch.ones(3))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    lines = failure.value._render_traceback_()
+    assert len(lines) == 3 and "ExerciseFailure" in lines[0] and "raised AttributeError" in lines[0]
+    assert "test_grading.py" in lines[1] and "in broken: return x.nonexistent" in lines[1]
+    assert "%tb plain" in lines[2] and not any("course_lib/grading.py" in line for line in lines)
+    with pytest.raises(ExerciseFailure) as failure:
+        G.close(torch.ones(2), torch.zeros(2), "f(x)")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # while grading: the message alone
+    assert len(failure.value._render_traceback_()) == 1
+
+
 def test_expect_needs_a_real_true(G):
     class Truthy:
         def __bool__(self):

@@ -87,6 +87,12 @@ def test_release_strips_solutions_and_hidden_tests(release):
     assert all(not c.get("outputs") for c in release.cells if c.cell_type == "code")
 
 
+def test_release_tags_test_cells_so_run_all_goes_on(release):
+    """JupyterLab's Run All continues past a failing cell tagged raises-exception (grading ignores the tag)."""
+    tagged = [c.get("id") for c in release.cells if "raises-exception" in c.metadata.get("tags", [])]
+    assert tagged == ["double_tests", "square_tests"]
+
+
 def test_release_is_deterministic(course, tmp_path):
     generate_release(course, out=tmp_path)
     again = (tmp_path / "00_toy" / "00_toy.ipynb").read_text()
@@ -185,6 +191,27 @@ def test_self_grade_finds_the_course_copy_and_restores_deleted_tests(course, rel
     assert "you returned 3x" in report.results[0].message
 
 
+def test_self_grade_finds_the_lesson_of_a_renamed_copy(course, release):
+    answers = with_answers(release, {**GOOD, "double": "def double(x):\n    return (2 * x).abs()"})
+    for mine in (course / "workspace" / "00_toy-Copy1.ipynb",       # JupyterLab's "Duplicate"
+                 course / "elsewhere" / "my answers.ipynb"):          # renamed and moved: found by its tests
+        mine.parent.mkdir(exist_ok=True)
+        nbformat.write(answers, mine)
+        report = self_grade(mine, verbose=False)
+        assert (report.mode, report.why, report.score) == ("hidden tests included", "", 3.0), report.table()
+
+
+def test_self_grade_says_why_it_used_visible_tests_only(course, release, tmp_path):
+    shutil.copy(course / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copytree(course / "notebooks", tmp_path / "notebooks")  # a learner's course folder: no solutions/
+    mine = tmp_path / "workspace" / "00_toy" / "00_toy.ipynb"
+    mine.parent.mkdir(parents=True)
+    nbformat.write(with_answers(release, GOOD), mine)
+    report = self_grade(mine, verbose=False)
+    assert report.mode == "visible tests only" and "solutions/" in report.why
+    assert "visible tests only: the hidden tests are in" in report.table()
+
+
 @pytest.mark.parametrize("content, expected", [
     (None, "no such file"),
     ('{"cells": [', "not valid notebook JSON"),
@@ -221,17 +248,25 @@ def test_grading_needs_no_activated_environment(course, tmp_path):
 
 
 def test_self_grade_works_from_a_notebook_cell(tmp_path):
-    """Learners call it from a cell of the lesson: it must run inside a live kernel's event loop."""
+    """Learners call it from a cell of the lesson: it runs inside a live kernel's event loop, and the
+    cell shows the table only: no warning from the grading kernel, no report repr after it."""
     from harness import Kernel, toy_lesson
     path = tmp_path / "00_toy.ipynb"
     nbformat.write(toy_lesson(), path)  # the instructor source: the solutions pass
     kernel = Kernel(tmp_path)
+    outputs = []
     try:
         error = kernel.run(f"from course_lib.pipeline import self_grade\nreport = self_grade({str(path)!r})\n"
                            "assert (report.score, report.max_score) == (5.0, 5.0), report.table()")
+        kernel.client.execute_interactive("self_grade('00_toy.ipynb')", timeout=300, output_hook=lambda m: outputs.append(m)
+                                          if m["header"]["msg_type"] in ("stream", "execute_result", "display_data",
+                                                                         "error") else None)
     finally:
         kernel.close()
     assert error is None, error
+    shown = [(m["header"]["msg_type"], m["content"].get("name"), m["content"].get("text", "")) for m in outputs]
+    assert [kind[:2] for kind in shown] == [("stream", "stdout")], shown
+    assert shown[0][2].startswith("00_toy.ipynb: 5 / 5 points") and "GradeReport(" not in shown[0][2]
 
 
 def test_feedback_is_generated_for_graded_submissions(graded, course):

@@ -13,19 +13,24 @@ What it does, like nbgrader's autograder: test cells and read-only cells are put
 course's copy of the lesson (a deleted or edited test does not count), outputs are cleared, the
 notebook runs top to bottom in a fresh kernel with ``NBGRADER_EXECUTION`` set, and each test
 cell scores its points when it raises nothing. When the instructor source (solutions/) is next to
-the course, its hidden tests are used too; otherwise the release's visible tests are.
+the course, its hidden tests are used too; otherwise the release's visible tests are, and the
+table says why. A renamed copy ("01_fundamentals-Copy1.ipynb") still finds its lesson.
 """
 from __future__ import annotations
 
 import copy
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_lib.pipeline.notebooks import (
-    NotebookError, find_course_root, grade_id, is_test_cell, nbgrader_meta, read_notebook, strip_outputs,
+    NotebookError, find_course_root, grade_id, is_test_cell, lesson_dirs, nbgrader_meta, read_notebook,
+    strip_outputs,
 )
+
+HIDDEN, VISIBLE = "hidden tests included", "visible tests only"
 
 
 @dataclass
@@ -46,6 +51,8 @@ class GradeReport:
     mode: str                               # "hidden tests included" or "visible tests only"
     results: list[ExerciseResult] = field(default_factory=list)
     problem: str = ""                       # set when the run stopped early (kernel died, ...)
+    why: str = ""                           # why only the visible tests were used, when they were
+    printed: bool = field(default=False, repr=False)  # self_grade has printed the table already
 
     @property
     def score(self) -> float:
@@ -62,23 +69,64 @@ class GradeReport:
         for r in self.results:
             verdict = "passed" if r.passed else r.message
             lines.append(f"  {r.name.ljust(width)}  {f'{r.points:g} / {r.max_points:g}'.ljust(7)}  {verdict}")
+        if self.why:
+            lines.append(f"  {self.mode}: {self.why}")
         if self.problem:
             lines.append(f"  note: {self.problem}")
         return "\n".join(lines)
 
+    def _ipython_display_(self) -> None:
+        """In a notebook cell: the table once (self_grade printed it already), never a long repr."""
+        if not self.printed:
+            print(self.table())
 
-def find_reference(notebook: Path) -> tuple[Path | None, str]:
-    """The course's copy of this lesson: the instructor source if present, else the release."""
-    lesson = notebook.stem
+
+def _test_ids(nb) -> set[str]:
+    return {grade_id(c) for c in nb.cells if is_test_cell(c)}
+
+
+def which_lesson(notebook: Path, root: Path, submission=None) -> str | None:
+    """The lesson ``notebook`` is a copy of, from its name, its folder or, failing both, its test cells.
+
+    "01_fundamentals.ipynb", "01_fundamentals-Copy1.ipynb" and "workspace/01_fundamentals/mine.ipynb"
+    are all lesson 01_fundamentals.
+    """
+    lessons = sorted({p.name for folder in ("solutions", "notebooks") for p in lesson_dirs(root, folder)},
+                     key=len, reverse=True)  # the longest name first: "01_a_b" before "01_a"
+    for name in (notebook.stem, notebook.parent.name):
+        for lesson in lessons:
+            if name == lesson or name.startswith(lesson):
+                return lesson
+    if submission is not None:  # renamed and moved: the lesson whose release has the same test cells
+        mine = _test_ids(submission)
+        for lesson in lessons:
+            release = root / "notebooks" / lesson / f"{lesson}.ipynb"
+            if mine and release.exists() and mine <= _test_ids(read_notebook(release)):
+                return lesson
+    return None
+
+
+def find_reference(notebook: Path, submission=None) -> tuple[Path | None, str, str]:
+    """The course's copy of this lesson, the mode, and why the hidden tests are missing (if they are).
+
+    The instructor source (solutions/, with hidden tests) when it is in the course folder, else
+    the release (notebooks/). Without either, (None, visible, why): the notebook's own tests are used.
+    """
     root = find_course_root(notebook.parent) or find_course_root(Path.cwd())
-    if root is not None:
-        for folder, mode in (("solutions", "hidden tests included"), ("notebooks", "visible tests only")):
-            candidate = root / folder / lesson / f"{lesson}.ipynb"
-            if candidate.exists() and candidate.resolve() != notebook.resolve():
-                return candidate, mode
-        if (root / "solutions" / lesson / f"{lesson}.ipynb").resolve() == notebook.resolve():
-            return notebook, "hidden tests included"
-    return None, "visible tests only"
+    if root is None:
+        return None, VISIBLE, ("no course folder (one with nbgrader_config.py) around this notebook, so "
+                               "its own test cells were used as they are")
+    lesson = which_lesson(notebook, root, submission)
+    if lesson is None:
+        return None, VISIBLE, (f"no lesson of {root} matches this notebook's name or test cells, so its "
+                               "own test cells were used as they are")
+    source = root / "solutions" / lesson / f"{lesson}.ipynb"
+    if source.exists():
+        return source, HIDDEN, ""
+    release = root / "notebooks" / lesson / f"{lesson}.ipynb"
+    if release.exists():
+        return release, VISIBLE, f"the hidden tests are in the instructor's solutions/, which {root} does not have"
+    return None, VISIBLE, f"{root} has no copy of {lesson}, so this notebook's own test cells were used as they are"
 
 
 def restore_locked_cells(submission, reference):
@@ -125,27 +173,34 @@ def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = No
     path = Path(path)
     submission = read_notebook(path)
     if reference is None:
-        ref_path, mode = find_reference(path)
+        ref_path, mode, why = find_reference(path, submission)
     else:
-        ref_path, mode = Path(reference), "reference given"
+        ref_path, mode, why = Path(reference), "reference given", ""
     ref_nb = read_notebook(ref_path) if ref_path is not None else submission
     if not any(is_test_cell(c) for c in ref_nb.cells):
         raise NotebookError(f"{path}: no graded test cells, so not a lesson notebook")
 
     nb = strip_outputs(restore_locked_cells(submission, ref_nb))
-    report = GradeReport(notebook=path, mode=mode)
+    report = GradeReport(notebook=path, mode=mode, why=why)
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # heavy demo cells skip, as under nbgrader
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent.resolve())}})
+    # The kernel's own start-up messages (a warning about its TCP transport) would show in red in the
+    # learner's cell: they go to a file instead, read only to explain a kernel that died.
+    kernel_log = tempfile.TemporaryFile(mode="w+")
     try:
-        client.execute()
+        client.execute(stderr=kernel_log)
     except DeadKernelError:
         report.problem = ("the kernel died while running the notebook (a crash, os._exit, or memory "
                           "exhaustion); tests after that point score 0")
+        kernel_log.seek(0)
+        last = [line.strip() for line in kernel_log.read().splitlines() if line.strip()][-1:]
+        report.problem += f" (its last message: {last[0][:200]})" if last else ""
     except Exception as error:  # execution machinery failed: still report what ran
         report.problem = f"execution stopped: {type(error).__name__}: {str(error).strip()[:200]}"
     finally:
+        kernel_log.close()
         if previous is None:
             os.environ.pop("NBGRADER_EXECUTION", None)
         else:
@@ -160,4 +215,5 @@ def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = No
         report.results.append(ExerciseResult(grade_id(cell), 0.0 if error else points, points, error or ""))
     if verbose:
         print(report.table(), file=sys.stdout)
+        report.printed = True
     return report
