@@ -99,11 +99,16 @@ def test_lesson_structure(lesson):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_solution_runs_within_budget(lesson):
-    stats = execute_in_subprocess(ROOT / "solutions" / lesson / f"{lesson}.ipynb")
+    """The budget is the kernel's CPU time, so a machine busy with other work cannot fail it
+    (only its wall time grows, hence the generous time limits here)."""
+    stats = execute_in_subprocess(ROOT / "solutions" / lesson / f"{lesson}.ipynb", timeout=1700)
+    print(f"{lesson}: {stats['cpu_seconds']} s CPU, {stats['seconds']} s wall, {stats['peak_mb']} MB")
     assert stats["errors"] == [], stats["errors"]
-    assert stats["seconds"] <= BUDGET_SECONDS, f"{lesson} took {stats['seconds']} s (budget {BUDGET_SECONDS} s)"
+    assert stats["cpu_seconds"] <= BUDGET_SECONDS, (
+        f"{lesson} took {stats['cpu_seconds']} s of CPU time (budget {BUDGET_SECONDS} s)")
     assert stats["peak_mb"] <= BUDGET_MB, f"{lesson} peaked at {stats['peak_mb']} MB (budget {BUDGET_MB} MB)"
 
 
