@@ -13,7 +13,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Jupyter refuses to run as root unless told (containers, CI).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test test-fast release bench gpu-test clean
+.PHONY: lab test test-fast nbval release bench gpu-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,11 @@ $(VENV)/.test: $(BIN)/python pyproject.toml constraints.txt
 	@touch $@
 
 # Learners work on copies in workspace/ (never overwritten), so the release stays clean
-# and `git pull` brings lesson updates without conflicts.
+# and `git pull` brings lesson updates without conflicts. JupyterLab serves workspace/ alone:
+# the instructor's solutions/ (answers, hidden tests) are not one click away in its file browser.
 lab: $(VENV)/.lab
 	$(BIN)/llmcourse workspace workspace
-	$(BIN)/jupyter-lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/workspace $(ALLOW_ROOT)
+	$(BIN)/jupyter-lab --ServerApp.root_dir=workspace $(ALLOW_ROOT)
 
 test: $(VENV)/.test
 	@command -v chromium >/dev/null || ./.ci/install-chromium || echo "chromium unavailable: browser tests will skip"
@@ -40,11 +41,18 @@ test: $(VENV)/.test
 test-fast: $(VENV)/.test
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
+# The solutions notebooks as pytest items through nbval, every cell must run without error:
+# `make nbval LESSON=04_pretraining` for one lesson, `make nbval` for all. Not part of `make test`,
+# which executes each lesson once already (within its budget, in tests/test_lessons.py).
+nbval: $(VENV)/.test
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider solutions/$(LESSON)
+
 release: $(VENV)/.lab
 	$(BIN)/llmcourse release
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/lesson_budgets.py
+	$(BIN)/python bench/bench_widgets.py
 
 gpu-test: $(VENV)/.test
 	$(BIN)/python -m pytest -m gpu
