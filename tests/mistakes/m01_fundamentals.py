@@ -6,6 +6,62 @@ follow must contain ``says`` (case-insensitive). The first entry of each list is
 when a whole mistaken notebook is autograded.
 """
 
+_NGRAM_LM = '''
+class NgramLM:
+    def __init__(self, n, k):
+        self.n = n
+        self.k = k
+
+    def fit(self, sentences):
+        self.vocab = ngram.build_vocab(sentences)
+        self.known = set(self.vocab)
+        self.counts = {}
+        for sentence in sentences:
+            padded = [BOUNDARY] * (self.n - 1) + list(sentence) + [BOUNDARY]
+            for t in range(self.n - 1, len(padded)):
+                context = tuple(padded[t - self.n + 1 : t])
+                followers = self.counts.setdefault(context, {})
+                followers[padded[t]] = followers.get(padded[t], 0) + 1
+        return self
+
+    def prob(self, token, context):
+        known = [word if word in self.known else ngram.UNKNOWN for word in context]
+        recent = known[max(0, len(known) - (self.n - 1)):] if self.n > 1 else []
+        key = tuple([BOUNDARY] * (self.n - 1 - len(recent)) + recent)
+        token = token if token in self.known else ngram.UNKNOWN
+        followers = self.counts.get(key, {})
+        total = sum(followers.values())
+        V = len(self.vocab)
+        if total + self.k * V == 0:
+            return 1.0 / V
+        return (followers.get(token, 0) + self.k) / (total + self.k * V)
+
+    def sample(self, generator, max_tokens=50):
+        generated = []
+        for _ in range(max_tokens):
+            probs = torch.tensor([self.prob(token, generated) for token in self.vocab], dtype=torch.float64)
+            token = self.vocab[torch.multinomial(probs, 1, generator=generator).item()]
+            if token == BOUNDARY:
+                break
+            generated.append(token)
+        return generated
+
+    def perplexity(self, sentences):
+        log_probs = []
+        for sentence in sentences:
+            padded = [BOUNDARY] * (self.n - 1) + list(sentence) + [BOUNDARY]
+            for t in range(self.n - 1, len(padded)):
+                log_probs.append(math.log(self.prob(padded[t], padded[:t])))
+        return math.exp(-sum(log_probs) / len(log_probs))
+'''
+
+
+def _ngram_lm(old: str, new: str, count: int = 1) -> str:
+    """The n-gram class with ``old`` replaced by ``new`` (which must occur ``count`` times)."""
+    assert _NGRAM_LM.count(old) == count, old
+    return _NGRAM_LM.replace(old, new)
+
+
 MISTAKES = {
     "logistic_step": [
         {
@@ -53,6 +109,46 @@ def logistic_regression_step(w, b, X, y, lr):
 ''',
             "says": "in place",
         },
+        {
+            "name": "forgets to update the bias",
+            "code": '''
+def logistic_regression_step(w, b, X, y, lr):
+    p = torch.sigmoid(X @ w + b)
+    grad_w = X.T @ (p - y) / len(y)
+    return w - lr * grad_w, b
+''',
+            "says": "the bias was not updated",
+        },
+        {
+            "name": "uses the squared-error gradient (an extra p * (1 - p))",
+            "code": '''
+def logistic_regression_step(w, b, X, y, lr):
+    p = torch.sigmoid(X @ w + b)
+    error = (p - y) * p * (1 - p)
+    return w - lr * X.T @ error / len(y), b - lr * error.mean()
+''',
+            "says": "gradient of the squared error",
+        },
+        {
+            "name": "averages X * (p - y) over all entries (one step for every weight)",
+            "code": '''
+def logistic_regression_step(w, b, X, y, lr):
+    p = torch.sigmoid(X @ w + b)
+    grad_w = (X * (p - y)[:, None]).mean()
+    grad_b = (p - y).mean()
+    return w - lr * grad_w, b - lr * grad_b
+''',
+            "says": "every weight moved by the same amount",
+        },
+        {
+            "name": "forgets the learning rate in the bias step",
+            "code": '''
+def logistic_regression_step(w, b, X, y, lr):
+    p = torch.sigmoid(X @ w + b)
+    return w - lr * X.T @ (p - y) / len(y), b - (p - y).mean()
+''',
+            "says": "learning rate is missing from the bias step",
+        },
     ],
     "softmax": [
         {
@@ -90,6 +186,52 @@ def softmax(logits):
     return exps / exps.sum(dim=-1, keepdim=True)
 ''',
             "says": "each row's own max",
+        },
+        {
+            "name": "subtracts each row's minimum instead of its max",
+            "code": '''
+def softmax(logits):
+    exps = torch.exp(logits - logits.min(dim=-1, keepdim=True).values)
+    return exps / exps.sum(dim=-1, keepdim=True)
+''',
+            "says": "subtracting the row's minimum",
+        },
+        {
+            "name": "subtracts each row's mean instead of its max",
+            "code": '''
+def softmax(logits):
+    exps = torch.exp(logits - logits.mean(dim=-1, keepdim=True))
+    return exps / exps.sum(dim=-1, keepdim=True)
+''',
+            "says": "subtracting the row's mean",
+        },
+        {
+            "name": "sums without keepdim",
+            "code": '''
+def softmax(logits):
+    exps = torch.exp(logits - logits.max(dim=-1, keepdim=True).values)
+    return exps / exps.sum(dim=-1)
+''',
+            "says": "keep the summed dimension",
+        },
+        {
+            "name": "divides by the sum of the whole tensor",
+            "code": '''
+def softmax(logits):
+    exps = torch.exp(logits - logits.max(dim=-1, keepdim=True).values)
+    return exps / exps.sum()
+''',
+            "says": "sum of the whole tensor",
+        },
+        {
+            "name": "computes in float64 and returns float64 for float32 input",
+            "code": '''
+def softmax(logits):
+    logits = logits.double()
+    exps = torch.exp(logits - logits.max(dim=-1, keepdim=True).values)
+    return exps / exps.sum(dim=-1, keepdim=True)
+''',
+            "says": "keep the input's dtype",
         },
     ],
     "cross_entropy": [
@@ -129,6 +271,33 @@ def cross_entropy(logits, targets):
     return -torch.log(probs[torch.arange(len(targets)), targets]).mean()
 ''',
             "says": "compute the log-softmax directly",
+        },
+        {
+            "name": "sums over the examples instead of averaging",
+            "code": '''
+def cross_entropy(logits, targets):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -log_probs[torch.arange(len(targets)), targets].sum()
+''',
+            "says": "the mean over the N examples",
+        },
+        {
+            "name": "wrong sign",
+            "code": '''
+def cross_entropy(logits, targets):
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return log_probs[torch.arange(len(targets)), targets].mean()
+''',
+            "says": "the sign is wrong",
+        },
+        {
+            "name": "log-softmax without subtracting the max (overflows)",
+            "code": '''
+def cross_entropy(logits, targets):
+    log_probs = logits - torch.log(torch.exp(logits).sum(dim=-1, keepdim=True))
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+''',
+            "says": "subtract each row's max before exponentiating",
         },
     ],
     "bigram_counts": [
@@ -186,6 +355,75 @@ def count_bigrams(sentences, vocab):
 ''',
             "says": "swapped",
         },
+        {
+            "name": "the loop starts one pair late (misses <s> followed by the first word)",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    index = {token: i for i, token in enumerate(vocab)}
+    counts = torch.zeros(len(vocab), len(vocab), dtype=torch.int64)
+    for sentence in sentences:
+        padded = [BOUNDARY] + sentence + [BOUNDARY]
+        for t in range(1, len(padded) - 1):
+            counts[index[padded[t]], index[padded[t + 1]]] += 1
+    return counts
+''',
+            "says": "first pair (<s> followed by its first word) is missing",
+        },
+        {
+            "name": "joins the padded sentences into one stream (<s> <s> pairs)",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    index = {token: i for i, token in enumerate(vocab)}
+    counts = torch.zeros(len(vocab), len(vocab), dtype=torch.int64)
+    tokens = [token for sentence in sentences for token in [BOUNDARY] + sentence + [BOUNDARY]]
+    for previous, following in zip(tokens, tokens[1:]):
+        counts[index[previous], index[following]] += 1
+    return counts
+''',
+            "says": "<s> was counted as followed by <s>",
+        },
+        {
+            "name": "float counts (torch.zeros without dtype)",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    index = {token: i for i, token in enumerate(vocab)}
+    counts = torch.zeros(len(vocab), len(vocab))
+    for sentence in sentences:
+        padded = [BOUNDARY] + sentence + [BOUNDARY]
+        for previous, following in zip(padded, padded[1:]):
+            counts[index[previous], index[following]] += 1
+    return counts
+''',
+            "says": "should have dtype torch.int64",
+        },
+        {
+            "name": "sets the entry to 1 instead of adding 1",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    index = {token: i for i, token in enumerate(vocab)}
+    counts = torch.zeros(len(vocab), len(vocab), dtype=torch.int64)
+    for sentence in sentences:
+        padded = [BOUNDARY] + sentence + [BOUNDARY]
+        for previous, following in zip(padded, padded[1:]):
+            counts[index[previous], index[following]] = 1
+    return counts
+''',
+            "says": "do not set the entry to 1",
+        },
+        {
+            "name": "numbers the tokens in sorted order instead of the vocabulary's order",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    index = {token: i for i, token in enumerate(sorted(vocab))}
+    counts = torch.zeros(len(vocab), len(vocab), dtype=torch.int64)
+    for sentence in sentences:
+        padded = [BOUNDARY] + sentence + [BOUNDARY]
+        for previous, following in zip(padded, padded[1:]):
+            counts[index[previous], index[following]] += 1
+    return counts
+''',
+            "says": "by their position in the vocab you were given",
+        },
     ],
     "bigram_probs": [
         {
@@ -215,6 +453,54 @@ def smoothed_bigram_probs(counts, k):
     return (counts + k) / (counts.sum(dim=0, keepdim=True) + k * V)
 ''',
             "says": "normalise each ROW",
+        },
+        {
+            "name": "adds k * V to the total but nothing to the counts",
+            "code": '''
+def smoothed_bigram_probs(counts, k):
+    counts = counts.double()
+    V = counts.shape[0]
+    return counts / (counts.sum(dim=-1, keepdim=True) + k * V)
+''',
+            "says": "add k to every count as well",
+        },
+        {
+            "name": "divides by the total of the whole table",
+            "code": '''
+def smoothed_bigram_probs(counts, k):
+    counts = counts.double()
+    V = counts.shape[0]
+    return (counts + k) / (counts.sum() + k * V * V)
+''',
+            "says": "total of the whole table",
+        },
+        {
+            "name": "floor division //",
+            "code": '''
+def smoothed_bigram_probs(counts, k):
+    counts = counts.double()
+    V = counts.shape[0]
+    return (counts + k) // (counts.sum(dim=-1, keepdim=True) + k * V)
+''',
+            "says": "floor division",
+        },
+        {
+            "name": "softmax of the smoothed counts",
+            "code": '''
+def smoothed_bigram_probs(counts, k):
+    return torch.softmax(counts.double() + k, dim=-1)
+''',
+            "says": "softmax of the counts is not add-k smoothing",
+        },
+        {
+            "name": "float32 probabilities (.float())",
+            "code": '''
+def smoothed_bigram_probs(counts, k):
+    counts = counts.float()
+    V = counts.shape[0]
+    return (counts + k) / (counts.sum(dim=-1, keepdim=True) + k * V)
+''',
+            "says": "should have dtype torch.float64",
         },
     ],
     "perplexity": [
@@ -249,6 +535,118 @@ def perplexity(log_probs):
     return 2 ** (-log_probs.mean())
 ''',
             "says": "2 ** x only pairs with log base 2",
+        },
+        {
+            "name": "mean of exp(-log p) (the mean of 1/p)",
+            "code": '''
+def perplexity(log_probs):
+    return torch.exp(-log_probs).mean()
+''',
+            "says": "not the mean of exp",
+        },
+        {
+            "name": "returns the mean negative log-probability (no exp)",
+            "code": '''
+def perplexity(log_probs):
+    return -log_probs.mean()
+''',
+            "says": "the perplexity is its exponential",
+        },
+        {
+            "name": "base 10 with natural logs",
+            "code": '''
+def perplexity(log_probs):
+    return 10 ** (-log_probs.mean())
+''',
+            "says": "10 ** x only pairs with log base 10",
+        },
+    ],
+    "ngram_lm": [
+        {
+            "name": "pads each sentence with one <s> whatever n is",
+            "code": _ngram_lm("padded = [BOUNDARY] * (self.n - 1) + list(sentence) + [BOUNDARY]\n            for t in range(self.n - 1, len(padded)):\n                context",
+                              "padded = [BOUNDARY] + list(sentence) + [BOUNDARY]\n            for t in range(self.n - 1, len(padded)):\n                context"),
+            "says": "pad each sentence with n - 1 = 2 boundary tokens",
+        },
+        {
+            "name": "no closing <s> (the model never learns where sentences stop)",
+            "code": _ngram_lm("padded = [BOUNDARY] * (self.n - 1) + list(sentence) + [BOUNDARY]\n            for t in range(self.n - 1, len(padded)):\n                context",
+                              "padded = [BOUNDARY] * (self.n - 1) + list(sentence)\n            for t in range(self.n - 1, len(padded)):\n                context"),
+            "says": "the closing <s> is missing",
+        },
+        {
+            "name": "V leaves out <s> and <unk>",
+            "code": _ngram_lm("V = len(self.vocab)", "V = len(self.vocab) - 2"),
+            "says": "V counts every token of the vocabulary",
+        },
+        {
+            "name": "uses the first n - 1 tokens of the context",
+            "code": _ngram_lm("recent = known[max(0, len(known) - (self.n - 1)):]", "recent = known[: self.n - 1]"),
+            "says": "use the LAST n - 1 tokens",
+        },
+        {
+            "name": "samples greedily (the likeliest token every time)",
+            "code": _ngram_lm("torch.multinomial(probs, 1, generator=generator).item()", "probs.argmax().item()"),
+            "says": "instead of taking the likeliest one",
+        },
+        {
+            "name": "samples without the generator",
+            "code": _ngram_lm("torch.multinomial(probs, 1, generator=generator).item()", "torch.multinomial(probs, 1).item()"),
+            "says": "draw with the generator you were given",
+        },
+        {
+            "name": "samples every token from the start-of-sentence context",
+            "code": _ngram_lm("self.prob(token, generated) for token", "self.prob(token, []) for token"),
+            "says": "the tokens generated so far",
+        },
+        {
+            "name": "keeps the closing <s> in the sample",
+            "code": _ngram_lm("            if token == BOUNDARY:\n                break\n            generated.append(token)",
+                              "            generated.append(token)\n            if token == BOUNDARY:\n                break"),
+            "says": "leave it out",
+        },
+        {
+            "name": "perplexity leaves out each sentence's closing <s>",
+            "code": _ngram_lm("for t in range(self.n - 1, len(padded)):\n                log_probs",
+                              "for t in range(self.n - 1, len(padded) - 1):\n                log_probs"),
+            "says": "count the closing <s> of each sentence too",
+        },
+        {
+            "name": "perplexity averages the perplexities of the sentences",
+            "code": _ngram_lm('''        log_probs = []
+        for sentence in sentences:
+            padded = [BOUNDARY] * (self.n - 1) + list(sentence) + [BOUNDARY]
+            for t in range(self.n - 1, len(padded)):
+                log_probs.append(math.log(self.prob(padded[t], padded[:t])))
+        return math.exp(-sum(log_probs) / len(log_probs))''', '''        values = []
+        for sentence in sentences:
+            padded = [BOUNDARY] * (self.n - 1) + list(sentence) + [BOUNDARY]
+            log_probs = [math.log(self.prob(padded[t], padded[:t])) for t in range(self.n - 1, len(padded))]
+            values.append(math.exp(-sum(log_probs) / len(log_probs)))
+        return sum(values) / len(values)'''),
+            "says": "do not average per-sentence perplexities",
+        },
+        {
+            "name": "wraps the library's NgramModel",
+            "code": '''
+class NgramLM:
+    def __init__(self, n, k):
+        self.model = ngram.NgramModel(n, k)
+
+    def fit(self, sentences):
+        self.model.fit(sentences)
+        return self
+
+    def prob(self, token, context):
+        return self.model.prob(token, context)
+
+    def sample(self, generator, max_tokens=50):
+        return self.model.sample(generator, max_tokens)
+
+    def perplexity(self, sentences):
+        return self.model.perplexity(sentences)
+''',
+            "says": "write NgramLM yourself",
         },
     ],
 }
