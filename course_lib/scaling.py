@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from course_lib.data import TokenWindows, split_tokens, stories
+from course_lib.evaluation.language_model import validation_loss  # the one home of validation loss
 from course_lib.tokenization.base import atomic_write
 from course_lib.training import Trainer, TrainerConfig
 from course_lib.transformer import GPT, GPTConfig, non_embedding_parameter_count
@@ -316,31 +317,6 @@ def sweep_tokens(n_stories: int = 4000) -> torch.Tensor:
     # from 256, after the single bytes: a 300-row output layer for 50 characters only costs time.)
     alphabet = {char: i for i, char in enumerate(sorted(set(text)))}
     return torch.tensor([alphabet[char] for char in text], dtype=torch.long)  # (n_chars,)
-
-
-@torch.no_grad()
-@torch.no_grad()
-def validation_loss(model, tokens, context_length: int, batch_size: int = 64) -> float:
-    """Mean next-token loss over all of ``tokens`` (ids, a list or a tensor), cut into consecutive windows.
-
-    Every token is scored once, so there is no sampling noise. The model's train/eval mode is restored.
-    """
-    tokens = torch.as_tensor(tokens, dtype=torch.long)                                   # (N,)
-    n_windows = (len(tokens) - 1) // context_length
-    if n_windows < 1:
-        raise ValueError(f"need more than context_length={context_length} tokens to score, got {len(tokens)}")
-    was_training = model.training
-    model.eval()
-    inputs = tokens[: n_windows * context_length].view(n_windows, context_length)        # (W, T)
-    targets = tokens[1: n_windows * context_length + 1].view(n_windows, context_length)  # (W, T) shifted by one
-    device = next(model.parameters()).device
-    total = 0.0
-    for i in range(0, n_windows, batch_size):
-        x, y = inputs[i:i + batch_size].to(device), targets[i:i + batch_size].to(device)  # (b, T) each
-        _, loss = model(x, y)
-        total += loss.item() * len(x)  # the loss is a mean over the windows: weight by their number
-    model.train(was_training)
-    return total / n_windows
 
 
 @contextmanager
