@@ -21,7 +21,7 @@ import importlib
 import math
 import os
 import sys
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any, Callable, Mapping
 
 import torch
@@ -208,6 +208,30 @@ class Grader:
             if tuple(_TB.size(original)) != tuple(_TB.size(now)) or not _VF.equal(original, _TB.detach(now)):
                 raise ExerciseFailure(f"{name} changed its input tensor in place; compute a new tensor instead")
         return result
+
+    def using(self, answer: Any, **references: Any) -> Any:
+        """The learner's function or class ``answer``, seeing ``references`` under those global names.
+
+        An exercise that builds on an earlier one (``train_bpe`` calls ``count_pairs``) is tested
+        with the reference of the earlier piece, so that a wrong earlier answer cannot fail it:
+        ``G.call(G.using(train_bpe, count_pairs=reference.count_pairs), pieces, 10)``. Only the
+        names ``answer`` itself looks up are replaced; anything else is returned unchanged.
+        """
+        def rebound(function: FunctionType) -> FunctionType:
+            names = dict(function.__globals__)
+            names.update(references)
+            copy = FunctionType(function.__code__, names, function.__name__, function.__defaults__,
+                                function.__closure__)
+            copy.__kwdefaults__ = function.__kwdefaults__
+            copy.__qualname__ = function.__qualname__
+            return copy
+
+        if type(answer) is FunctionType:
+            return rebound(answer)
+        if isinstance(answer, type):  # a class: a subclass whose own methods see the references
+            methods = {key: rebound(value) for key, value in vars(answer).items() if type(value) is FunctionType}
+            return type(answer.__name__, (answer,), {**methods, "__qualname__": answer.__qualname__})
+        return answer
 
     def is_tensor(self, value: Any, name: str, shape: tuple | None = None,
                   dtype: torch.dtype | None = None) -> None:

@@ -101,6 +101,19 @@ def test_expect_needs_a_real_true(G):
         G.expect(Truthy(), "must be True")
 
 
+def test_using_gives_an_answer_the_references_of_earlier_pieces(G):
+    scope = {"helper": lambda x: x + 1}
+    exec("def answer(x, step=2):\n    return helper(x) * step\n"
+         "class Model:\n    def run(self, x):\n        return helper(x)\n", scope)
+    answer, Model = scope["answer"], scope["Model"]
+    assert G.call(G.using(answer, helper=lambda x: x - 1), 5) == 8    # the reference is used
+    assert answer(5) == 12                                             # the notebook's function is untouched
+    assert scope["helper"](1) == 2
+    model = G.using(Model, helper=lambda x: 10 * x)()
+    assert isinstance(model, Model) and model.run(3) == 30 and Model().run(3) == 4
+    assert G.using(print, helper=None) is print                       # not Python code: unchanged
+
+
 def test_raises(G):
     G.raises(lambda: int("x"), ValueError, "parse")
     with pytest.raises(ExerciseFailure, match="expected ValueError, but nothing was raised"):

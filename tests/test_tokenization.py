@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 
 import pytest
 import regex
@@ -116,6 +117,15 @@ def test_incremental_trainer_learns_the_same_merges_as_recounting(pattern):
     expected = reference_merges(text, pretokenization.PATTERNS[pattern], 150)
     assert list(tokenizer.merges) == expected
     assert list(tokenizer.merges.values()) == list(range(256, 256 + 150))
+
+
+def test_count_pairs_counts_overlaps_inside_pieces_only():
+    count_pairs = tokenization.count_pairs
+    pieces = [[97, 97, 97, 98], [32, 97, 97, 98], [97], []]
+    assert count_pairs(pieces) == {(97, 97): 3, (97, 98): 2, (32, 97): 1}
+    text = stories(10, seed=2) + " aaaa 1234\n\n  x"
+    sequences = [list(piece.encode("utf-8")) for piece in pretokenization.pretokenize(text)]
+    assert count_pairs(sequences) == dict(Counter(p for seq in sequences for p in zip(seq, seq[1:])))
 
 
 def test_merges_worked_out_by_hand():

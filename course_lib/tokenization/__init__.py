@@ -24,7 +24,7 @@ Typical use::
 """
 from course_lib.tokenization.base import Tokenizer
 from course_lib.tokenization.bpe import BPETokenizer
-from course_lib.tokenization.bpe_trainer import learn_merges, merge_pair
+from course_lib.tokenization.bpe_trainer import count_pairs, learn_merges, merge_pair
 from course_lib.tokenization.char import CharTokenizer
 from course_lib.tokenization.gpt2_format import bytes_to_unicode, load_gpt2, save_gpt2
 from course_lib.tokenization.pretokenization import GPT2_PATTERN, GPT4_PATTERN, pretokenize
@@ -39,6 +39,7 @@ __all__ = [
     "GPT4_PATTERN",
     "Tokenizer",
     "bytes_to_unicode",
+    "count_pairs",
     "encode_stream",
     "learn_merges",
     "load",

@@ -25,8 +25,25 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from typing import Iterable, Sequence
 
 Pair = tuple[int, int]
+
+
+def count_pairs(pieces: Iterable[Sequence[int]]) -> dict[Pair, int]:
+    """How often each pair of adjacent ids occurs, counted inside each piece.
+
+    Pairs overlap ([1, 1, 1] holds (1, 1) twice); no pair spans two pieces. This is the
+    straightforward count that ``learn_merges`` below keeps up to date instead of redoing.
+
+    >>> count_pairs([[1, 1, 1], [1, 2]])
+    {(1, 1): 2, (1, 2): 1}
+    """
+    counts: dict[Pair, int] = {}
+    for piece in pieces:
+        for pair in zip(piece, piece[1:]):
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
 
 
 def merge_pair(ids: list[int], pair: Pair, new_id: int) -> list[int]:
