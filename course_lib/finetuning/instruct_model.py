@@ -28,7 +28,10 @@ import torch
 from course_lib.device import seed_everything
 from course_lib.finetuning.sft import evaluate_instructions, sft_trainer
 from course_lib.finetuning.tasks import write_examples
-from course_lib.pretrained import ASSETS as PRETRAINED, load_pretrained, read_card, sha256_of, verify_files
+from course_lib.pretrained import ASSETS as PRETRAINED
+from course_lib.pretrained import RECIPE as PRETRAIN_RECIPE
+from course_lib.pretrained import corpus_documents, load_pretrained, read_card, sha256_of, verify_files
+from course_lib.scaling import validation_loss
 from course_lib.tokenization.base import atomic_write
 from course_lib.training.trainer import TrainerConfig
 from course_lib.transformer.config import GPTConfig
@@ -43,7 +46,8 @@ REBUILD = "llmcourse finetune"
 class InstructRecipe:
     """Everything that decides the instruction-tuned model."""
     train_examples: int = 2000     # write_examples(train_examples, "train", seed=0)
-    eval_examples: int = 150       # write_examples(eval_examples, "test", seed=0), greedy answers
+    eval_examples: int = 150       # write_examples(eval_examples, "test", seed=0), answered greedy and sampled
+    max_new_tokens: int = 80
     min_sentences: int = 2
     max_sentences: int = 5
     batch_size: int = 16
@@ -58,6 +62,35 @@ class InstructRecipe:
 RECIPE = InstructRecipe()
 
 
+def prepare_run(recipe: InstructRecipe = RECIPE, progress: bool = True):
+    """The pretrained model and tokenizer, and a Trainer ready to fine-tune them with ``recipe``."""
+    seed_everything(recipe.seed)
+    model, tokenizer = load_pretrained()
+    pairs = write_examples(recipe.train_examples, "train", seed=recipe.seed,
+                           min_sentences=recipe.min_sentences, max_sentences=recipe.max_sentences)
+    config = TrainerConfig(max_steps=recipe.max_steps, lr=recipe.lr, warmup_steps=recipe.warmup_steps,
+                           weight_decay=recipe.weight_decay, progress=progress)
+    trainer = sft_trainer(model, tokenizer, pairs, config, batch_size=recipe.batch_size, seed=recipe.seed,
+                          device="cpu")
+    return model, tokenizer, trainer
+
+
+def held_out_report(model, tokenizer, recipe: InstructRecipe = RECIPE) -> dict:
+    """What the card says of a model: answers to held-out instructions, and the stories loss."""
+    held_out = write_examples(recipe.eval_examples, "test", seed=recipe.seed)
+    greedy = evaluate_instructions(model, tokenizer, held_out, max_new_tokens=recipe.max_new_tokens)
+    sampled = evaluate_instructions(model, tokenizer, held_out, max_new_tokens=recipe.max_new_tokens,
+                                    greedy=False, seed=recipe.seed)
+    stories_ids = tokenizer.encode(corpus_documents(PRETRAIN_RECIPE.val_stories, seed=1))
+    return {
+        # answers to held-out instructions (animal-place pairs never seen in training)
+        "held_out_greedy": {k: round(v, 4) for k, v in greedy.items()},
+        "held_out_sampled": {k: round(v, 4) for k, v in sampled.items()},   # temperature 1
+        # the pretraining validation loss after fine-tuning (the pretrained model's card has the before)
+        "stories_val_loss": round(validation_loss(model, stories_ids, model.config.context_length), 6),
+    }
+
+
 def build_instruct(out_dir: str | os.PathLike = ASSETS, recipe: InstructRecipe = RECIPE,
                    progress: bool = True) -> dict:
     """Fine-tune the pretrained model with ``recipe``, write it to ``out_dir`` and return its card."""
@@ -65,18 +98,10 @@ def build_instruct(out_dir: str | os.PathLike = ASSETS, recipe: InstructRecipe =
     threads_before = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
     try:
-        seed_everything(recipe.seed)
-        model, tokenizer = load_pretrained()
-        pairs = write_examples(recipe.train_examples, "train", seed=recipe.seed,
-                               min_sentences=recipe.min_sentences, max_sentences=recipe.max_sentences)
-        config = TrainerConfig(max_steps=recipe.max_steps, lr=recipe.lr, warmup_steps=recipe.warmup_steps,
-                               weight_decay=recipe.weight_decay, progress=progress)
-        trainer = sft_trainer(model, tokenizer, pairs, config, batch_size=recipe.batch_size, seed=recipe.seed,
-                              device="cpu")
+        model, tokenizer, trainer = prepare_run(recipe, progress)
         history = trainer.train()
         model.eval()
-        held_out = write_examples(recipe.eval_examples, "test", seed=recipe.seed)
-        metrics = evaluate_instructions(model, tokenizer, held_out)
+        report = held_out_report(model, tokenizer, recipe)
     finally:
         torch.set_num_threads(threads_before)
     out = Path(out_dir)
@@ -90,7 +115,7 @@ def build_instruct(out_dir: str | os.PathLike = ASSETS, recipe: InstructRecipe =
         "recipe": dataclasses.asdict(recipe),
         "config": dataclasses.asdict(model.config),
         "step_losses": [round(loss, 6) for loss in history["loss"]],
-        "held_out": {k: round(v, 4) for k, v in metrics.items()},
+        **report,
         "minutes": round((time.perf_counter() - started) / 60, 2),
         "built_with": {"torch": torch.__version__, "python": platform.python_version(),
                        "machine": platform.machine()},
@@ -117,4 +142,4 @@ def load_instruct(device: torch.device | str | None = None, path: str | os.PathL
 
 if __name__ == "__main__":  # python -m course_lib.finetuning.instruct_model: the same as `llmcourse finetune`
     card = build_instruct()
-    print(f"wrote {ASSETS}: held-out {card['held_out']}")
+    print(f"wrote {ASSETS}: held-out {card['held_out_greedy']}")

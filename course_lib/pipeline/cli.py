@@ -6,6 +6,7 @@
     llmcourse grade ASSIGNMENT             autograde every submission under submitted/
     llmcourse export ASSIGNMENT [CSV]      scores with each submission's status (graded/failed/missing)
     llmcourse pretrain [--out DIR]         rebuild the course's pretrained model (lessons 05-08 use it)
+    llmcourse finetune [--out DIR]         rebuild the instruction-tuned model (lessons 06 and 08 use it)
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     pretrain.add_argument("--out", help="folder to write (default: the one shipped in the package)")
     pretrain.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; fewer for a quick try)")
 
+    finetune = commands.add_parser("finetune", help="rebuild the instruction-tuned model that lessons 06 and 08 load")
+    finetune.add_argument("--out", help="folder to write (default: the one shipped in the package)")
+    finetune.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; fewer for a quick try)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "workspace":
@@ -94,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
             card = build_pretrained(out, recipe)
             print(f"wrote {out}: {card['parameters']:,} parameters, validation loss {card['val_loss']:.3f} "
                   f"(a uniform guess: {card['uniform_loss']:.3f}), {card['minutes']} minutes")
+        elif args.command == "finetune":
+            import dataclasses
+
+            from course_lib.finetuning.instruct_model import ASSETS, RECIPE, build_instruct
+            recipe = RECIPE if args.steps is None else dataclasses.replace(
+                RECIPE, max_steps=args.steps, warmup_steps=min(RECIPE.warmup_steps, max(args.steps - 1, 0)))
+            out = args.out or ASSETS
+            card = build_instruct(out, recipe)
+            greedy, sampled = card["held_out_greedy"], card["held_out_sampled"]
+            print(f"wrote {out}: on held-out instructions, follow rate {greedy['follow_rate']:.2f} (greedy) and "
+                  f"{sampled['follow_rate']:.2f} (sampled), stop rate {sampled['stop_rate']:.2f} (sampled); "
+                  f"stories loss {card['stories_val_loss']:.3f}; {card['minutes']} minutes")
     except (NotebookError, ValueError, RuntimeError, FileNotFoundError) as error:
         message = str(error).strip().splitlines()
         print(f"llmcourse {args.command}: {message[0] if message else type(error).__name__}", file=sys.stderr)
