@@ -108,3 +108,11 @@ def test_sft_on_the_trainer_teaches_following_and_stopping(one_thread):
     assert history["loss"][-1] < history["loss"][0] / 2
     after = evaluate_instructions(model, tokenizer, held_out, max_new_tokens=48)
     assert after["follow_rate"] >= 0.8 and after["stop_rate"] >= 0.8, after
+
+
+def test_forgetting_is_measured_on_the_pretraining_validation_text():
+    from course_lib.finetuning import pretraining_ids, pretraining_loss
+    from course_lib.pretrained import read_card
+    model, tokenizer = load_pretrained()
+    assert pretraining_loss(model, tokenizer) == pytest.approx(read_card()["val_loss"], abs=1e-4)
+    assert not torch.equal(pretraining_ids(tokenizer, 20, seed=7)[:50], pretraining_ids(tokenizer, 20)[:50])

@@ -6,7 +6,8 @@ Read in this order:
 2. ``chat.py``            the chat format and the loss mask (train the answer and <|end|> only);
 3. ``sft.py``             supervised fine-tuning on the Trainer; follow rate, stop rate, diversity;
 4. ``classification.py``  last-token and mean pooling, a classifier head, probes by layer and position;
-5. ``counting.py``        how many numbers a method trains (tied weights once);
+5. ``forgetting.py``      the pretraining loss before and after: what fine-tuning cost;
+   ``counting.py``        how many numbers a method trains (tied weights once);
 6. ``lora.py``            LoRA: a low-rank update beside frozen weights; merge, unmerge, switch off;
 7. ``adapters.py``        bottleneck adapters after frozen sublayers;
 8. ``prompt_tuning.py``   a few learned input vectors in front of a frozen model;
@@ -34,6 +35,7 @@ from course_lib.finetuning.classification import (
     probe_accuracy,
 )
 from course_lib.finetuning.counting import count_trainable, trainable_share
+from course_lib.finetuning.forgetting import pretraining_ids, pretraining_loss
 from course_lib.finetuning.lora import (
     LoRALinear,
     add_lora,
@@ -63,6 +65,6 @@ __all__ = [
     "answer_prompts", "build_chat_example", "chat_token_ids", "classify", "collate_chat", "count_trainable",
     "day_end_examples", "encode_texts", "evaluate_instructions", "follows_instruction", "instruction_metrics",
     "last_token_states", "layer_states", "linear_layer_names", "lora_disabled", "mean_pool", "merge_lora",
-    "probe_accuracy", "prompt_ids", "render_mask", "sft_trainer", "trainable_share", "unmerge_lora",
+    "pretraining_ids", "pretraining_loss", "probe_accuracy", "prompt_ids", "render_mask", "sft_trainer", "trainable_share", "unmerge_lora",
     "write_examples",
 ]

@@ -28,10 +28,9 @@ import torch
 from course_lib.device import seed_everything
 from course_lib.finetuning.sft import evaluate_instructions, sft_trainer
 from course_lib.finetuning.tasks import write_examples
+from course_lib.finetuning.forgetting import pretraining_loss
 from course_lib.pretrained import ASSETS as PRETRAINED
-from course_lib.pretrained import RECIPE as PRETRAIN_RECIPE
-from course_lib.pretrained import corpus_documents, load_pretrained, read_card, sha256_of, verify_files
-from course_lib.scaling import validation_loss
+from course_lib.pretrained import load_pretrained, read_card, sha256_of, verify_files
 from course_lib.tokenization.base import atomic_write
 from course_lib.training.trainer import TrainerConfig
 from course_lib.transformer.config import GPTConfig
@@ -81,13 +80,12 @@ def held_out_report(model, tokenizer, recipe: InstructRecipe = RECIPE) -> dict:
     greedy = evaluate_instructions(model, tokenizer, held_out, max_new_tokens=recipe.max_new_tokens)
     sampled = evaluate_instructions(model, tokenizer, held_out, max_new_tokens=recipe.max_new_tokens,
                                     greedy=False, seed=recipe.seed)
-    stories_ids = tokenizer.encode(corpus_documents(PRETRAIN_RECIPE.val_stories, seed=1))
     return {
         # answers to held-out instructions (animal-place pairs never seen in training)
         "held_out_greedy": {k: round(v, 4) for k, v in greedy.items()},
         "held_out_sampled": {k: round(v, 4) for k, v in sampled.items()},   # temperature 1
         # the pretraining validation loss after fine-tuning (the pretrained model's card has the before)
-        "stories_val_loss": round(validation_loss(model, stories_ids, model.config.context_length), 6),
+        "stories_val_loss": round(pretraining_loss(model, tokenizer), 6),
     }
 
 
