@@ -62,6 +62,42 @@ def momentum_step(theta, grad, velocity, lr, mu):
 ''',
             "says": "in place",
         },
+        {
+            "name": 'steps with the old velocity',
+            "code": '''
+def momentum_step(theta, grad, velocity, lr, mu):
+    new_theta = theta - lr * velocity
+    return new_theta, mu * velocity + grad
+''',
+            "says": 'step with the NEW velocity',
+        },
+        {
+            "name": 'Nesterov instead of heavy ball',
+            "code": '''
+def momentum_step(theta, grad, velocity, lr, mu):
+    new_velocity = mu * velocity + grad
+    return theta - lr * (grad + mu * new_velocity), new_velocity
+''',
+            "says": 'Nesterov',
+        },
+        {
+            "name": 'returns the pair in the wrong order',
+            "code": '''
+def momentum_step(theta, grad, velocity, lr, mu):
+    new_velocity = mu * velocity + grad
+    return new_velocity, theta - lr * new_velocity
+''',
+            "says": 'wrong order',
+        },
+        {
+            "name": 'mu on the gradient',
+            "code": '''
+def momentum_step(theta, grad, velocity, lr, mu):
+    new_velocity = velocity + mu * grad
+    return theta - lr * new_velocity, new_velocity
+''',
+            "says": 'mu multiplies the OLD velocity',
+        },
     ],
     "adam_step": [
         {
@@ -120,6 +156,52 @@ def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 ''',
             "says": "return the raw average",
         },
+        {
+            "name": 'bias-corrects only m',
+            "code": '''
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1 ** t)
+    return theta - lr * m_hat / (torch.sqrt(v) + eps), m, v
+''',
+            "says": 'correct BOTH averages',
+        },
+        {
+            "name": 'betas swapped',
+            "code": '''
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta2 * m + (1 - beta2) * grad
+    v = beta1 * v + (1 - beta1) * grad * grad
+    m_hat = m / (1 - beta2 ** t)
+    v_hat = v / (1 - beta1 ** t)
+    return theta - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+''',
+            "says": 'swapped',
+        },
+        {
+            "name": 'steps with the old averages',
+            "code": '''
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    new_theta = theta - lr * (m / (1 - beta1 ** t)) / (torch.sqrt(v / (1 - beta2 ** t)) + eps)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    return new_theta, m, v
+''',
+            "says": 'update the averages first',
+        },
+        {
+            "name": 'bias correction with t - 1',
+            "code": '''
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1 ** (t - 1))
+    v_hat = v / (1 - beta2 ** (t - 1))
+    return theta - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+''',
+            "says": 't counts the steps from 1',
+        },
     ],
     "adamw_step": [
         {
@@ -172,6 +254,30 @@ def adamw_step(theta, grad, m, v, t, lr, weight_decay, beta1=0.9, beta2=0.999, e
     return theta * (1 - lr * weight_decay), m, v
 ''',
             "says": "BEFORE the Adam step",
+        },
+        {
+            "name": 'no bias correction',
+            "code": '''
+def adamw_step(theta, grad, m, v, t, lr, weight_decay, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta = theta * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    return theta - lr * m / (torch.sqrt(v) + eps), m, v
+''',
+            "says": 'bias correction is missing',
+        },
+        {
+            "name": 'subtracts a constant decay',
+            "code": '''
+def adamw_step(theta, grad, m, v, t, lr, weight_decay, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta = theta - lr * weight_decay
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return theta - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
+''',
+            "says": 'proportional to the weight',
         },
     ],
     "warmup_cosine": [
@@ -230,6 +336,51 @@ def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
 ''',
             "says": "stay at min_lr after total_steps",
         },
+        {
+            "name": 'divides by warmup_steps even when it is 0',
+            "code": '''
+def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    warm = base_lr * min(1.0, (step + 1) / warmup_steps)
+    if step < warmup_steps:
+        return warm
+    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+    return min_lr + (base_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+''',
+            "says": 'warmup_steps may be 0',
+        },
+        {
+            "name": 'linear decay instead of cosine',
+            "code": '''
+def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+    return min_lr + (base_lr - min_lr) * (1 - progress)
+''',
+            "says": 'linear decay',
+        },
+        {
+            "name": 'forgets the factor 1/2',
+            "code": '''
+def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress))
+''',
+            "says": 'factor 1/2',
+        },
+        {
+            "name": 'progress divided by total_steps',
+            "code": '''
+def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / total_steps)
+    return min_lr + (base_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+''',
+            "says": 'not by total_steps',
+        },
     ],
     "soft_threshold": [
         {
@@ -263,6 +414,32 @@ def soft_threshold(w, threshold):
     return w / (1 + threshold)
 ''',
             "says": "shrinks like L2",
+        },
+        {
+            "name": 'loses the sign',
+            "code": '''
+def soft_threshold(w, threshold):
+    return torch.clamp(w.abs() - threshold, min=0.0)
+''',
+            "says": 'sign is lost',
+        },
+        {
+            "name": 'zeroes the small weights in place',
+            "code": '''
+def soft_threshold(w, threshold):
+    w[w.abs() <= threshold] = 0.0
+    w -= threshold * torch.sign(w)
+    return w
+''',
+            "says": 'in place',
+        },
+        {
+            "name": 'shifts every surviving weight down',
+            "code": '''
+def soft_threshold(w, threshold):
+    return torch.where(w.abs() > threshold, w - threshold, torch.zeros_like(w))
+''',
+            "says": 'negative weights',
         },
     ],
     "expected_improvement": [
@@ -314,6 +491,386 @@ def expected_improvement(mean, std, best):
     return d * cdf + std * pdf
 ''',
             "says": "where std is 0",
+        },
+        {
+            "name": 'leaves out sqrt(2) in the CDF',
+            "code": '''
+def expected_improvement(mean, std, best):
+    d = best - mean
+    safe = torch.where(std > 0, std, torch.ones_like(std))
+    z = d / safe
+    cdf = 0.5 * (1 + torch.erf(z))
+    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return torch.where(std > 0, d * cdf + std * pdf, torch.clamp(d, min=0.0))
+''',
+            "says": 'sqrt(2)',
+        },
+        {
+            "name": 'CDF and density swapped',
+            "code": '''
+def expected_improvement(mean, std, best):
+    d = best - mean
+    safe = torch.where(std > 0, std, torch.ones_like(std))
+    z = d / safe
+    cdf = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return torch.where(std > 0, d * pdf + std * cdf, torch.clamp(d, min=0.0))
+''',
+            "says": 'swapped',
+        },
+        {
+            "name": 'negative improvement where std is 0',
+            "code": '''
+def expected_improvement(mean, std, best):
+    d = best - mean
+    safe = torch.where(std > 0, std, torch.ones_like(std))
+    z = d / safe
+    cdf = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return torch.where(std > 0, d * cdf + std * pdf, d)
+''',
+            "says": 'never negative',
+        },
+    ],
+    "optimizer_class": [
+        {
+            "name": 'one step counter for the whole optimizer',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = self.t, state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'counts its own steps',
+        },
+        {
+            "name": 'reads the settings from self.defaults',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = self.defaults["lr"], group["betas"], group["eps"], self.defaults["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'its own settings',
+        },
+        {
+            "name": 'state created anew at every step',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if True:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'must persist',
+        },
+        {
+            "name": 'L2 penalty in the gradient',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v = state["t"], state["m"], state["v"]
+                    g = p.grad + wd * p
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'L2 penalty',
+        },
+        {
+            "name": 'decay not multiplied by lr',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'multiply the decay by lr',
+        },
+        {
+            "name": 'no bias correction',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m, v
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'bias correction is missing',
+        },
+        {
+            "name": 'rebinds p instead of updating it in place',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p = p * (1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p = p - (lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'in place',
+        },
+        {
+            "name": 'does not skip parameters without a gradient',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    pass
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'grad is None',
+        },
+        {
+            "name": 'forgets torch.no_grad',
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        if True:
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return loss
+''',
+            "says": 'torch.no_grad()',
+        },
+        {
+            "name": "does not return the closure's loss",
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        self.t = 0
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self.t += 1
+        with torch.no_grad():
+            for group in self.param_groups:
+                lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["t"], state["m"], state["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    state["t"] += 1
+                    t, m, v, g = state["t"], state["m"], state["v"], p.grad
+                    p.mul_(1 - lr * wd)
+                    m.mul_(beta1).add_((1 - beta1) * g)
+                    v.mul_(beta2).add_((1 - beta2) * g * g)
+                    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                    p.sub_(lr * m_hat / (torch.sqrt(v_hat) + eps))
+        return None
+''',
+            "says": 'return the loss',
         },
     ],
 }
