@@ -6,6 +6,46 @@ follow must contain ``says`` (case-insensitive). The first entry of each list is
 when a whole mistaken notebook is autograded.
 """
 
+_TOKENIZER = '''
+class BytePairTokenizer:
+    def __init__(self, merges, special_tokens):
+        self.rank = {tuple(pair): k for k, pair in enumerate(merges)}
+        self.special_tokens = dict(special_tokens)
+        self.vocab = {i: bytes([i]) for i in range(256)}
+        for k, (left, right) in enumerate(merges):
+            self.vocab[256 + k] = self.vocab[left] + self.vocab[right]
+        for special, special_id in self.special_tokens.items():
+            self.vocab[special_id] = special.encode("utf-8")
+
+    def encode(self, text, allowed_special=True):
+        if allowed_special and self.special_tokens:
+            longest_first = sorted(self.special_tokens, key=len, reverse=True)
+            parts = re.split("(" + "|".join(map(re.escape, longest_first)) + ")", text)
+        else:
+            parts = [text]
+        ids = []
+        for position, part in enumerate(parts):
+            if position % 2 == 1:
+                ids.append(self.special_tokens[part])
+                continue
+            for piece in pretokenize(part):
+                piece_ids = list(piece.encode("utf-8"))
+                while len(piece_ids) >= 2:
+                    pair = min(zip(piece_ids, piece_ids[1:]), key=lambda p: self.rank.get(p, float("inf")))
+                    if pair not in self.rank:
+                        break
+                    piece_ids = merge_pair(piece_ids, pair, 256 + self.rank[pair])
+                ids.extend(piece_ids)
+        return ids
+'''
+
+
+def _tokenizer(old: str, new: str) -> str:
+    """The tokenizer class with ``old`` (which must occur once) replaced by ``new``."""
+    assert _TOKENIZER.count(old) == 1, old
+    return _TOKENIZER.replace(old, new)
+
+
 MISTAKES = {
     "count_pairs": [
         {
@@ -44,6 +84,67 @@ def count_pairs(pieces):
     return counts
 ''',
             "says": "pairs overlap when counting",
+        },
+        {
+            "name": "starts at the second pair (misses each piece's first pair)",
+            "code": '''
+def count_pairs(pieces):
+    counts = {}
+    for piece in pieces:
+        for i in range(1, len(piece) - 1):
+            pair = (piece[i], piece[i + 1])
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+''',
+            "says": "first pair is missing",
+        },
+        {
+            "name": "sorts each pair (treats (a, b) and (b, a) as one)",
+            "code": '''
+def count_pairs(pieces):
+    counts = {}
+    for piece in pieces:
+        for left, right in zip(piece, piece[1:]):
+            pair = (min(left, right), max(left, right))
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+''',
+            "says": "pairs are ordered",
+        },
+        {
+            "name": "sets each count to 1 instead of adding 1",
+            "code": '''
+def count_pairs(pieces):
+    counts = {}
+    for piece in pieces:
+        for pair in zip(piece, piece[1:]):
+            counts[pair] = 1
+    return counts
+''',
+            "says": "count every occurrence",
+        },
+        {
+            "name": "reads past the end of a piece (IndexError)",
+            "code": '''
+def count_pairs(pieces):
+    counts = {}
+    for piece in pieces:
+        for i in range(len(piece)):
+            if len(piece) > 1:
+                pair = (piece[i], piece[i + 1])
+                counts[pair] = counts.get(pair, 0) + 1
+    return counts
+''',
+            "says": "reads past the end of a piece",
+        },
+        {
+            "name": "returns Counter.most_common() (a list)",
+            "code": '''
+from collections import Counter
+def count_pairs(pieces):
+    return Counter(pair for piece in pieces for pair in zip(piece, piece[1:])).most_common()
+''',
+            "says": "should return a dict",
         },
     ],
     "merge": [
@@ -109,6 +210,50 @@ def merge(ids, pair, new_id):
     return merged[::-1]
 ''',
             "says": "scan from the left",
+        },
+        {
+            "name": "joins the ids into a string and uses str.replace",
+            "code": '''
+def merge(ids, pair, new_id):
+    text = " ".join(str(i) for i in ids)
+    text = text.replace(f"{pair[0]} {pair[1]}", str(new_id))
+    return [int(part) for part in text.split()]
+''',
+            "says": "ids are numbers, not text",
+        },
+        {
+            "name": "checks only the left id of the pair",
+            "code": '''
+def merge(ids, pair, new_id):
+    merged = []
+    i = 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0]:
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+''',
+            "says": "both ids must match",
+        },
+        {
+            "name": "reads ids[i + 1] at the last id (IndexError)",
+            "code": '''
+def merge(ids, pair, new_id):
+    merged = []
+    i = 0
+    while i < len(ids):
+        if ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+''',
+            "says": "the last id has no right neighbour",
         },
     ],
     "train_bpe": [
@@ -210,90 +355,113 @@ def train_bpe(pieces, n_merges):
 ''',
             "says": "no pair is left",
         },
+        {
+            "name": "gives every merge the id 256",
+            "code": '''
+def train_bpe(pieces, n_merges):
+    sequences = [list(piece.encode("utf-8")) for piece in pieces]
+    merges = []
+    for k in range(n_merges):
+        counts = count_pairs(sequences)
+        if not counts:
+            break
+        best = min(counts, key=lambda pair: (-counts[pair], pair))
+        sequences = [merge_pair(sequence, best, 256) for sequence in sequences]
+        merges.append(best)
+    return merges
+''',
+            "says": "creates the NEW id 256 + k",
+        },
+        {
+            "name": "merges the least frequent pair (forgets the minus)",
+            "code": '''
+def train_bpe(pieces, n_merges):
+    sequences = [list(piece.encode("utf-8")) for piece in pieces]
+    merges = []
+    for k in range(n_merges):
+        counts = count_pairs(sequences)
+        if not counts:
+            break
+        best = min(counts, key=lambda pair: (counts[pair], pair))
+        sequences = [merge_pair(sequence, best, 256 + k) for sequence in sequences]
+        merges.append(best)
+    return merges
+''',
+            "says": "LEAST frequent",
+        },
+        {
+            "name": "sorts by the pair before the count",
+            "code": '''
+def train_bpe(pieces, n_merges):
+    sequences = [list(piece.encode("utf-8")) for piece in pieces]
+    merges = []
+    for k in range(n_merges):
+        counts = count_pairs(sequences)
+        if not counts:
+            break
+        best = min(counts, key=lambda pair: (pair, -counts[pair]))
+        sequences = [merge_pair(sequence, best, 256 + k) for sequence in sequences]
+        merges.append(best)
+    return merges
+''',
+            "says": "the count comes first",
+        },
     ],
     "encode": [
         {
             "name": "ignores special tokens (encodes them as ordinary text)",
-            "code": '''
-def encode(text, merges, special_tokens):
-    rank = {pair: k for k, pair in enumerate(merges)}
-    ids = []
-    for piece in pretokenize(text):
-        piece_ids = list(piece.encode("utf-8"))
-        while len(piece_ids) >= 2:
-            pair = min(zip(piece_ids, piece_ids[1:]), key=lambda p: rank.get(p, float("inf")))
-            if pair not in rank:
-                break
-            piece_ids = merge_pair(piece_ids, pair, 256 + rank[pair])
-        ids.extend(piece_ids)
-    return ids
-''',
+            "code": _tokenizer("        if allowed_special and self.special_tokens:", "        if False:"),
             "says": "special token",
         },
         {
             "name": "skips pre-tokenization (merges cross piece boundaries)",
-            "code": '''
-def encode(text, merges, special_tokens):
-    rank = {pair: k for k, pair in enumerate(merges)}
-    parts = re.split("(" + "|".join(map(re.escape, special_tokens)) + ")", text) if special_tokens else [text]
-    ids = []
-    for position, part in enumerate(parts):
-        if position % 2 == 1:
-            ids.append(special_tokens[part])
-            continue
-        part_ids = list(part.encode("utf-8"))
-        while len(part_ids) >= 2:
-            pair = min(zip(part_ids, part_ids[1:]), key=lambda p: rank.get(p, float("inf")))
-            if pair not in rank:
-                break
-            part_ids = merge_pair(part_ids, pair, 256 + rank[pair])
-        ids.extend(part_ids)
-    return ids
-''',
+            "code": _tokenizer("            for piece in pretokenize(part):", "            for piece in [part]:"),
             "says": "pre-token boundary",
         },
         {
             "name": "merges the latest-learned pair first",
-            "code": '''
-def encode(text, merges, special_tokens):
-    rank = {pair: k for k, pair in enumerate(merges)}
-    parts = re.split("(" + "|".join(map(re.escape, special_tokens)) + ")", text) if special_tokens else [text]
-    ids = []
-    for position, part in enumerate(parts):
-        if position % 2 == 1:
-            ids.append(special_tokens[part])
-            continue
-        for piece in pretokenize(part):
-            piece_ids = list(piece.encode("utf-8"))
-            while len(piece_ids) >= 2:
-                pair = max(zip(piece_ids, piece_ids[1:]), key=lambda p: rank.get(p, -1))
-                if pair not in rank:
-                    break
-                piece_ids = merge_pair(piece_ids, pair, 256 + rank[pair])
-            ids.extend(piece_ids)
-    return ids
-''',
+            "code": _tokenizer('pair = min(zip(piece_ids, piece_ids[1:]), key=lambda p: self.rank.get(p, float("inf")))',
+                               'pair = max(zip(piece_ids, piece_ids[1:]), key=lambda p: self.rank.get(p, -1))'),
             "says": "EARLIEST",
         },
         {
-            "name": "uses the special-token pattern without a capturing group (special tokens vanish)",
-            "code": '''
-def encode(text, merges, special_tokens):
-    rank = {pair: k for k, pair in enumerate(merges)}
-    parts = re.split("|".join(map(re.escape, special_tokens)), text) if special_tokens else [text]
-    ids = []
-    for part in parts:
-        for piece in pretokenize(part):
-            piece_ids = list(piece.encode("utf-8"))
-            while len(piece_ids) >= 2:
-                pair = min(zip(piece_ids, piece_ids[1:]), key=lambda p: rank.get(p, float("inf")))
-                if pair not in rank:
-                    break
-                piece_ids = merge_pair(piece_ids, pair, 256 + rank[pair])
-            ids.extend(piece_ids)
-    return ids
-''',
+            "name": "splits at special tokens without a capturing group (they vanish)",
+            "code": _tokenizer('parts = re.split("(" + "|".join(map(re.escape, longest_first)) + ")", text)',
+                               'parts = re.split("|".join(map(re.escape, longest_first)), text)')
+                    .replace("            if position % 2 == 1:", "            if False:"),
             "says": "special token",
+        },
+        {
+            "name": "does not try the longer special tokens first",
+            "code": _tokenizer("longest_first = sorted(self.special_tokens, key=len, reverse=True)",
+                               "longest_first = list(self.special_tokens)"),
+            "says": "longer special tokens first",
+        },
+        {
+            "name": "ignores allowed_special (always cuts out special tokens)",
+            "code": _tokenizer("        if allowed_special and self.special_tokens:", "        if self.special_tokens:"),
+            "says": "allowed_special=False",
+        },
+        {
+            "name": "pre-tokenizes with GPT-2's pattern",
+            "code": _tokenizer("            for piece in pretokenize(part):", '            for piece in pretokenize(part, "gpt2"):'),
+            "says": "GPT-4's pattern",
+        },
+        {
+            "name": "starts from code points instead of UTF-8 bytes",
+            "code": _tokenizer('piece_ids = list(piece.encode("utf-8"))', "piece_ids = [ord(char) for char in piece]"),
+            "says": "UTF-8 bytes",
+        },
+        {
+            "name": "leaves the special tokens out of the vocabulary",
+            "code": _tokenizer('        for special, special_id in self.special_tokens.items():\n            self.vocab[special_id] = special.encode("utf-8")\n', ""),
+            "says": "also map each special token",
+        },
+        {
+            "name": "builds a merged token from the pair's ids as bytes",
+            "code": _tokenizer("self.vocab[256 + k] = self.vocab[left] + self.vocab[right]",
+                               "self.vocab[256 + k] = bytes([left % 256, right % 256])"),
+            "says": "stands for vocab[",
         },
     ],
     "decode": [
@@ -336,6 +504,22 @@ def decode(ids, vocab):
     return b"".join(vocab[i] for i in ids).decode("utf-8", errors="ignore")
 ''',
             "says": "errors='ignore' drops",
+        },
+        {
+            "name": "decodes the bytes as Latin-1",
+            "code": '''
+def decode(ids, vocab):
+    return b"".join(vocab[i] for i in ids).decode("latin-1")
+''',
+            "says": "the bytes are UTF-8",
+        },
+        {
+            "name": "returns the joined bytes, not text",
+            "code": '''
+def decode(ids, vocab):
+    return b"".join(vocab[i] for i in ids)
+''',
+            "says": "should return a str",
         },
     ],
 }
