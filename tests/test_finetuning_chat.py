@@ -163,3 +163,20 @@ def test_day_end_labels_follow_the_last_feeling_only():
     agree = sum(f == bool(e.label) for f, e in zip(first, examples)) / len(examples)
     assert 0.4 < agree < 0.6
     assert day_end_examples(10, "test") != day_end_examples(10, "train")
+
+
+def test_labels_match_trl_completion_only_sft(tokenizer, special):
+    """TRL's SFT: labels are the ids where the completion mask is 1 (EOS included), -100 elsewhere,
+    right-padded with -100; the model shifts them by one. Ours come shifted already."""
+    collator_module = pytest.importorskip("trl.trainer.sft_trainer", reason="TRL is an optional heavy oracle "
+                                          "(pip install -c constraints.txt -e '.[oracles]')")
+    pairs = write_examples(6, seed=11)
+    examples = [build_chat_example(tokenizer, p.prompt, p.response) for p in pairs]
+    collator = collator_module.DataCollatorForLanguageModeling(pad_token_id=special["<|pad|>"])
+    batch = collator([{"input_ids": e.ids, "labels": [i if m else -100 for i, m in zip(e.ids, e.mask)]}
+                      for e in examples])
+    inputs, targets, padding_mask = collate_chat(examples, special["<|pad|>"])
+    assert torch.equal(batch["labels"][:, 1:], targets)
+    # the inputs agree wherever ours are real tokens (each row's last id, <|end|>, is never an input to us)
+    assert torch.equal(batch["input_ids"][:, :-1][padding_mask], inputs[padding_mask])
+    assert torch.equal(batch["attention_mask"].sum(1) - 1, padding_mask.sum(1))
