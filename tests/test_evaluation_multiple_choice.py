@@ -70,7 +70,7 @@ def test_encode_pair_follows_lm_eval(shipped):
 def test_a_token_across_the_join_is_refused(shipped):
     _, tokenizer = shipped
     assert len(tokenizer.encode(" liked")) == 1                              # " liked" is one token ...
-    context_ids, continuation_ids = lm_eval_encode_pair(tokenizer, "The cat li", "ked a ball")
+    _, continuation_ids = lm_eval_encode_pair(tokenizer, "The cat li", "ked a ball")
     assert tokenizer.decode(continuation_ids) != "ked a ball"                 # ... so a plain cut is wrong
     with pytest.raises(ValueError, match="a token spans the join between context and continuation"):
         encode_pair(tokenizer, "The cat li", "ked a ball")

@@ -339,7 +339,11 @@ class LetterResult:
 
 def evaluate_letters(model, tokenizer, items: Sequence[MCItem], letters: Sequence[str] = LETTERS,
                      shots: Sequence[MCItem] = (), prefix: str = "", delimiter: str = " ") -> LetterResult:
-    """Ask each item in the letter format (after the solved ``shots``), and pick the likeliest letter."""
+    """Ask each item in the letter format (after the solved ``shots``), and pick the likeliest letter.
+
+    A prompt longer than the model's context keeps its last ``context_length`` tokens, so the
+    earliest shots are cut first (three StoryMC shots already overflow the course model's 128).
+    """
     items, letters = list(items), tuple(letters)
     if not items:
         raise ValueError("items: expected at least one item, got none")

@@ -35,7 +35,9 @@ step that one process would take on the whole batch.
 
 Every ``eval_every`` steps the model is scored on held-out windows: validation loss and its
 exponential, the perplexity (how many tokens the model is, on average, as unsure as a
-uniform choice among).
+uniform choice among). These are ``eval_batches`` sampled batches (the same ones each time):
+a cheap estimate that works for any data source. The loss of a whole held-out token stream,
+every token scored once, is ``course_lib.evaluation.validation_loss``.
 """
 from __future__ import annotations
 
