@@ -52,7 +52,7 @@ def emergence_curves(rows: Sequence[dict] | None = None,
     """The smooth and the sharp metric of every run in ``rows`` (default: the shipped sweep's rows).
 
     Each row needs ``n_params``, ``n_tokens`` and ``loss`` (nats per token), as the rows of
-    ``course_lib.scaling.load_sweep()``.
+    ``course_lib.scaling.load_sweep()`` (whose tokens are characters).
     """
     if rows is None:
         # Imported here, not at the top: course_lib.scaling itself imports this package
