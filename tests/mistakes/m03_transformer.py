@@ -71,6 +71,51 @@ def causal_attention(q, k, v):
 ''',
             "says": "no causal mask",
         },
+        {
+            "name": "softmax written as exp / sum, without subtracting the max (overflows)",
+            "code": '''
+def causal_attention(q, k, v):
+    T, D = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    e = torch.exp(scores).masked_fill(~mask, 0.0)
+    return e / e.sum(dim=-1, keepdim=True) @ v
+''',
+            "says": "overflows",
+        },
+        {
+            "name": "scales by the width of the values",
+            "code": '''
+def causal_attention(q, k, v):
+    T, D = v.shape[-2], v.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1) @ v
+''',
+            "says": "width of the VALUES",
+        },
+        {
+            "name": "masks the future with 0 instead of -inf",
+            "code": '''
+def causal_attention(q, k, v):
+    T, D = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+    mask = torch.tril(torch.ones(T, T))
+    return torch.softmax(scores * mask, dim=-1) @ v
+''',
+            "says": "set to 0, not -inf",
+        },
+        {
+            "name": "softmax over the queries (dim=-2)",
+            "code": '''
+def causal_attention(q, k, v):
+    T, D = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-2) @ v
+''',
+            "says": "wrong dimension",
+        },
     ],
     "heads": [
         {
@@ -125,6 +170,210 @@ def merge_heads(y):
 ''',
             "says": "not contiguous",
         },
+        {
+            "name": "views the features as (D, H) instead of (H, D)",
+            "code": '''
+def split_heads(x, n_heads):
+    B, T, C = x.shape
+    return x.view(B, T, C // n_heads, n_heads).permute(0, 3, 1, 2)
+
+def merge_heads(y):
+    B, H, T, D = y.shape
+    return y.transpose(1, 2).reshape(B, T, H * D)
+''',
+            "says": "h*D .. (h+1)*D - 1",
+        },
+        {
+            "name": "transposes (B, T, C) to (B, C, T) before cutting",
+            "code": '''
+def split_heads(x, n_heads):
+    B, T, C = x.shape
+    return x.transpose(1, 2).reshape(B, n_heads, T, C // n_heads)
+
+def merge_heads(y):
+    B, H, T, D = y.shape
+    return y.transpose(1, 2).reshape(B, T, H * D)
+''',
+            "says": "transposing x to (B, C, T)",
+        },
+        {
+            "name": "merges with a permute that interleaves the heads",
+            "code": '''
+def split_heads(x, n_heads):
+    B, T, C = x.shape
+    return x.view(B, T, n_heads, C // n_heads).transpose(1, 2)
+
+def merge_heads(y):
+    B, H, T, D = y.shape
+    return y.permute(0, 2, 3, 1).reshape(B, T, H * D)
+''',
+            "says": "interleaves the heads",
+        },
+        {
+            "name": "merge forgets to flatten the heads",
+            "code": '''
+def split_heads(x, n_heads):
+    B, T, C = x.shape
+    return x.view(B, T, n_heads, C // n_heads).transpose(1, 2)
+
+def merge_heads(y):
+    return y.transpose(1, 2)
+''',
+            "says": "flatten the last two axes",
+        },
+    ],
+    "attention_layer": [
+        {
+            "name": "no causal mask",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads, self.head_dim = n_heads, d_model // n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.view(B, T, self.n_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.head_dim), dim=-1)
+        return self.proj((weights @ v).transpose(1, 2).reshape(B, T, C))
+''',
+            "says": "no causal mask",
+        },
+        {
+            "name": "scales by the model width",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=1 / math.sqrt(C))
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+''',
+            "says": "HEAD width",
+        },
+        {
+            "name": "forgets the output projection",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return y.transpose(1, 2).reshape(B, T, C)
+''',
+            "says": "projection is missing",
+        },
+        {
+            "name": "takes keys, queries, values in the wrong order",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        k, q, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+''',
+            "says": "queries first",
+        },
+        {
+            "name": "splits the heads with a plain view",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.reshape(B, self.n_heads, T, C // self.n_heads) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+''',
+            "says": "wrong transpose when splitting",
+        },
+        {
+            "name": "merges the heads without transposing back",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.reshape(B, T, C))
+''',
+            "says": "wrong transpose when merging",
+        },
+        {
+            "name": "linear layers without bias",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.proj = nn.Linear(d_model, d_model, bias=False)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+''',
+            "says": "both with bias",
+        },
+        {
+            "name": "three separate linear layers",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.q, self.k, self.v = (nn.Linear(d_model, d_model) for _ in range(3))
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = (layer(x).view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for layer in (self.q, self.k, self.v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+''',
+            "says": "exactly two parts",
+        },
     ],
     "layer_norm": [
         {
@@ -175,6 +424,46 @@ def layer_norm(x, weight, bias, eps=1e-5):
 ''',
             "says": "scale and shift",
         },
+        {
+            "name": "ignores the eps argument",
+            "code": '''
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    variance = x.var(dim=-1, keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(variance + 1e-5) * weight + bias
+''',
+            "says": "ignored the eps argument",
+        },
+        {
+            "name": "divides by the variance",
+            "code": '''
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    variance = x.var(dim=-1, keepdim=True, unbiased=False)
+    return (x - mean) / (variance + eps) * weight + bias
+''',
+            "says": "not by the variance",
+        },
+        {
+            "name": "weight and bias swapped",
+            "code": '''
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    variance = x.var(dim=-1, keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(variance + eps) * bias + weight
+''',
+            "says": "swapped",
+        },
+        {
+            "name": "statistics without keepdim (a raw broadcasting error)",
+            "code": '''
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1)
+    variance = x.var(dim=-1, unbiased=False)
+    return (x - mean) / torch.sqrt(variance + eps) * weight + bias
+''',
+            "says": "keepdim=True",
+        },
     ],
     "block_forward": [
         {
@@ -223,6 +512,50 @@ def block_forward(block, x):
 ''',
             "says": "feed-forward branch is missing",
         },
+        {
+            "name": "calls the block itself",
+            "code": '''
+def block_forward(block, x):
+    return block(x)
+''',
+            "says": "called block(x)",
+        },
+        {
+            "name": "adds in place to the caller's x",
+            "code": '''
+def block_forward(block, x):
+    x += block.attn(block.norm1(x))
+    x += block.ffn(block.norm2(x))
+    return x
+''',
+            "says": "in place",
+        },
+        {
+            "name": "attention on the un-normalised stream",
+            "code": '''
+def block_forward(block, x):
+    x = x + block.attn(x)
+    return x + block.ffn(block.norm2(x))
+''',
+            "says": "normalised stream",
+        },
+        {
+            "name": "parallel branches: both read the input x",
+            "code": '''
+def block_forward(block, x):
+    return x + block.attn(block.norm1(x)) + block.ffn(block.norm2(x))
+''',
+            "says": "both branches read the same x",
+        },
+        {
+            "name": "feed-forward first",
+            "code": '''
+def block_forward(block, x):
+    x = x + block.ffn(block.norm2(x))
+    return x + block.attn(block.norm1(x))
+''',
+            "says": "wrong order",
+        },
     ],
     "top_p": [
         {
@@ -246,6 +579,77 @@ def top_p_filter(logits, p):
     return logits.masked_fill(mass_before >= p, float("-inf"))
 ''',
             "says": "sort the tokens",
+        },
+        {
+            "name": "sorts ascending",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1)
+    probs = torch.softmax(sorted_logits, dim=-1)
+    keep_sorted = torch.cumsum(probs, dim=-1) - probs < p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return logits.masked_fill(~keep, float("-inf"))
+''',
+            "says": "least to most likely",
+        },
+        {
+            "name": "puts the mask back with gather",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits, dim=-1)
+    keep_sorted = torch.cumsum(probs, dim=-1) - probs < p
+    keep = keep_sorted.gather(-1, order)
+    return logits.masked_fill(~keep, float("-inf"))
+''',
+            "says": "gather",
+        },
+        {
+            "name": "returns the filtered logits in sorted order",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits, dim=-1)
+    keep_sorted = torch.cumsum(probs, dim=-1) - probs < p
+    return sorted_logits.masked_fill(~keep_sorted, float("-inf"))
+''',
+            "says": "sorted order",
+        },
+        {
+            "name": "softmax over the batch (dim=0)",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits, dim=0)
+    keep_sorted = torch.cumsum(probs, dim=-1) - probs < p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return logits.masked_fill(~keep, float("-inf"))
+''',
+            "says": "wrong dimension",
+        },
+        {
+            "name": "dropped tokens set to 0",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits, dim=-1)
+    keep_sorted = torch.cumsum(probs, dim=-1) - probs < p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return logits * keep
+''',
+            "says": "not 0",
+        },
+        {
+            "name": "returns probabilities",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits, dim=-1)
+    keep_sorted = torch.cumsum(probs, dim=-1) - probs < p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return torch.softmax(logits, dim=-1).masked_fill(~keep, float("-inf"))
+''',
+            "says": "not probabilities",
         },
     ],
     "kv_step": [
@@ -293,6 +697,39 @@ def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
     return torch.softmax(scores, dim=-1) @ v_all, k_all, v_all
 ''',
             "says": "scaled by d instead of sqrt(d)",
+        },
+        {
+            "name": "appends along the feature axis",
+            "code": '''
+def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
+    k_all = torch.cat([k_cache, k_new], dim=-1)
+    v_all = torch.cat([v_cache, v_new], dim=-1)
+    scores = q_new @ k_all.transpose(-2, -1) / math.sqrt(q_new.shape[-1])
+    return torch.softmax(scores, dim=-1) @ v_all, k_all, v_all
+''',
+            "says": "along the time axis",
+        },
+        {
+            "name": "softmax over the query axis",
+            "code": '''
+def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
+    k_all = torch.cat([k_cache, k_new], dim=2)
+    v_all = torch.cat([v_cache, v_new], dim=2)
+    scores = q_new @ k_all.transpose(-2, -1) / math.sqrt(q_new.shape[-1])
+    return torch.softmax(scores, dim=-2) @ v_all, k_all, v_all
+''',
+            "says": "wrong dimension",
+        },
+        {
+            "name": "returns the old cache",
+            "code": '''
+def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
+    k_all = torch.cat([k_cache, k_new], dim=2)
+    v_all = torch.cat([v_cache, v_new], dim=2)
+    scores = q_new @ k_all.transpose(-2, -1) / math.sqrt(q_new.shape[-1])
+    return torch.softmax(scores, dim=-1) @ v_all, k_cache, v_cache
+''',
+            "says": "OLD cache",
         },
     ],
 }
