@@ -125,3 +125,24 @@ def test_temperature_explorer_redraws_when_the_slider_or_text_changes():
     assert explorer.data.labels == ["0", "0", "5"] and explorer.data.probs[2] > 0.99
     explorer.controls["logits"].value = "oops"
     assert explorer.data.probs == [] and "could not read" in explorer.data.message
+
+
+def test_the_legend_names_each_bar_set_once():
+    explorer = temperature_explorer(temperature=1.0)  # at T = 1 the outline would repeat the bars
+    assert [t.get_text() for t in explorer.figure.axes[0].get_legend().get_texts()] == ["T = 1"]
+    explorer.controls["temperature"].value = 0.5
+    assert [t.get_text() for t in explorer.figure.axes[0].get_legend().get_texts()] == [
+        "T = 0.5", "T = 1 (for comparison)"]
+
+
+@pytest.mark.parametrize("make, moves", [
+    (hiker_explorer, [("lr", 0.9), ("curve", "two valleys"), ("curve", "bowl"), ("lr", 0.1)]),
+    (temperature_explorer, [("temperature", 0.2), ("logits", "oops"), ("logits", "2, 1, 0.1, -1"),
+                            ("temperature", 1.0)]),
+])
+def test_a_reused_figure_leaves_nothing_of_earlier_pictures(make, moves):
+    """Each redraw reuses one figure (fast); after a round trip the PNG is byte for byte a fresh one."""
+    explorer = make()
+    for control, value in moves:
+        explorer.controls[control].value = value
+    assert explorer.image.value == make().image.value

@@ -354,3 +354,15 @@ def test_plain_log_locator():
     assert PlainLogLocator().tick_values(1e-12, 10.0) == pytest.approx([1e-12, 1e-9, 1e-6, 1e-3, 1.0])
     narrow = PlainLogLocator().tick_values(0.62, 0.93)  # no 1-2-5 value inside: evenly spaced ticks
     assert len(narrow) >= 2 and all(0.62 <= t <= 0.93 for t in narrow)
+
+
+def test_a_racer_out_of_the_race_has_its_settings_greyed_out():
+    """No control without a visible effect: AdaGrad's sliders do nothing while AdaGrad is off."""
+    explorer = race.race_explorer(racers=("SGD", "Adam"))
+    controls = explorer.controls
+    assert controls["lr_adagrad"].disabled and controls["momentum_mu"].disabled and controls["lr_momentum"].disabled
+    assert not controls["lr_sgd"].disabled and not controls["adam_beta1"].disabled
+    controls["on_adagrad"].value = True
+    assert not controls["lr_adagrad"].disabled and "AdaGrad" in [lane.name for lane in explorer.data.lanes]
+    controls["on_adam"].value = False
+    assert controls["lr_adam"].disabled and controls["adam_beta1"].disabled

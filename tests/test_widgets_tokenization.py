@@ -150,3 +150,14 @@ def test_explorer_redraws_and_fits_the_slider_to_the_text():
     assert explorer.data.step <= 2
     slider.value = 2
     assert explorer.data.pieces == [[257]]
+
+
+def test_the_choice_of_pieces_shows_on_the_sample_sentence():
+    """No control without a visible effect: GPT-2 and GPT-4 cut the sample into different pieces."""
+    gpt2, gpt4 = bpe_data(SAMPLE, 0, "gpt2"), bpe_data(SAMPLE, 0, "gpt4")
+    assert gpt2.pieces != gpt4.pieces and gpt2.n_pieces != gpt4.n_pieces
+    assert f"in {gpt2.n_pieces} pieces" in gpt2.message and f"in {gpt4.n_pieces} pieces" in gpt4.message
+    explorer = bpe_explorer()
+    first = explorer.image.value
+    explorer.controls["pattern"].value = "gpt2" if explorer.controls["pattern"].value == "gpt4" else "gpt4"
+    assert explorer.image.value != first

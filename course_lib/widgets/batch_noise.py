@@ -241,7 +241,7 @@ def draw_batch_noise(axes, picture: BatchPicture) -> None:
     ax_loss.set_xlim(0, picture.n_epochs)
     ax_loss.set_xlabel("epochs (passes over the data)")
     ax_loss.set_ylabel("loss - lowest loss")
-    ax_loss.legend(fontsize=7.5, loc="upper right")
+    ax_loss.legend(fontsize=7.5, loc="lower left")  # the curves start high at the left: that corner is free
     ax_loss.grid(True, alpha=0.3)
     ax_loss.set_title("full-data loss during training", fontsize=10)
 

@@ -37,7 +37,9 @@ MAX_CHARS = 400        # a longer text would not fit in the picture
 MAX_STEPS = 200        # the slider's end; a sentence rarely allows more merges than this
 LINE_WIDTH = 64        # characters per line of boxes (monospace)
 MIN_LINES = 4          # the picture's height, in lines of boxes, unless the text needs more
-SAMPLE = "the cat sat on the mat. the cats sat on the mats. then the hat sat on the cat."
+# The sample has something for each choice of pieces to show: GPT-2 keeps " 1234" and "'" "S"
+# whole and apart, GPT-4 cuts the number into "123" "4" after a lone space and keeps "'S" together.
+SAMPLE = "the cat sat on the mat. the cats sat on the mats. then the hat sat on the cat. THE CAT'S HAT: 1234 pennies."
 
 
 @dataclass
@@ -52,6 +54,7 @@ class BPEPicture:
     n_tokens: int
     n_bytes: int
     message: str
+    n_pieces: int = 0             # pre-token pieces (the choice of pattern changes them)
 
 
 def show_bytes(token: bytes) -> str:
@@ -126,13 +129,13 @@ def bpe_data(text: str = SAMPLE, step: int = 0, pattern: str = "gpt4") -> BPEPic
     labels = {token_id: show_bytes(vocab[token_id]) for piece in pieces for token_id in piece}
     n_tokens, n_bytes = sum(map(len, pieces)), len(text.encode("utf-8"))
     if merge is None:
-        message = f"step 0 of {max_steps}: {n_tokens} tokens, one per byte"
+        message = f"step 0 of {max_steps}: {n_tokens} tokens, one per byte, in {len(pieces)} pieces"
     else:
         left, right, made = (_short(show_bytes(vocab[i])) for i in (*merge, new_id))
         message = (f"step {merges_made} of {max_steps}: '{left}' + '{right}' -> '{made}' "
                    f"(seen {merge_count}x)   |   {n_tokens} token{'s' * (n_tokens != 1)} for {n_bytes} bytes")
     return BPEPicture(pieces, labels, merges_made, max_steps, new_id, merge, merge_count, n_tokens, n_bytes,
-                      message)
+                      message, len(pieces))
 
 
 def _short(label: str, limit: int = 18) -> str:
@@ -222,7 +225,8 @@ def bpe_explorer(text: str = SAMPLE, step: int = 0, pattern: str = "gpt4") -> Ex
     fit_slider()
     controls["text"].observe(fit_slider, names="value")
     controls["pattern"].observe(fit_slider, names="value")
-    explorer = Explorer(controls, bpe_data, draw_bpe, figsize=(9.0, 3.0))
+    explorer = Explorer(controls, bpe_data, draw_bpe, figsize=(9.0, 3.0),
+                        margins=dict(left=0.01, right=0.99, bottom=0.02, top=0.9))  # no axes to label
     play = widgets.Play(value=controls["step"].value, min=0, max=controls["step"].max, interval=700,
                         description="play the merges")
     widgets.jslink((play, "value"), (controls["step"], "value"))

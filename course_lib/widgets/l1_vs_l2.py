@@ -205,7 +205,8 @@ def draw_penalties(axes, picture: PenaltyPicture) -> None:
     draw_path(ax_l2, picture, "l2")
     ax_l1.set_ylabel("weight")
     ax_l2.set_ylim(*ax_l1.get_ylim())
-    ax_l1.legend(fontsize=7, loc="upper right", ncol=2)
+    # One legend for both paths, where the L2 weights have shrunk away from the top right.
+    ax_l2.legend(fontsize=7, loc="upper right", ncol=2)
     ax_geometry.figure.suptitle(picture.message, fontsize=10)
 
 

@@ -4,7 +4,7 @@
 heavy-ball momentum, AdaGrad, RMSProp, Adam) and returns their paths and loss curves;
 ``draw_race`` draws the paths on the contour map (left) and the losses against the step on
 a log axis (right); ``race_explorer`` gives every optimizer a checkbox and a learning-rate
-slider (momentum also its mu, Adam its beta1).
+slider (momentum also its mu, Adam its beta1), greyed out while the racer is not in the race.
 
 Runs are remembered (``lru_cache``), and always MAX_STEPS long: a run of n steps is the first
 n steps of a longer run (every step depends only on the ones before it, and the noise of the
@@ -202,5 +202,13 @@ def race_explorer(surface: str = "tilted valley", steps: int = 150,
                                                          description="beta1", style=wide)
             row.append("adam_beta1")
         rows.append(row)
+    for row in rows[1:]:  # a racer that is not in the race: its settings would change nothing, so grey them out
+        checkbox, settings = controls[row[0]], [controls[name] for name in row[1:]]
+
+        def grey_out(_change=None, checkbox=checkbox, settings=settings):
+            for control in settings:
+                control.disabled = not checkbox.value
+        grey_out()
+        checkbox.observe(grey_out, names="value")
     return PanelExplorer(controls, _compute, draw_race, n_panels=2, figsize=(10.5, 4.2), rows=rows,
                          reactions={"surface": _new_surface})

@@ -119,7 +119,8 @@ class SamplingExplorer(Explorer):
         def compute(temperature, top_k, top_p, seed):
             return sampling_data(logits, labels, temperature, top_k, top_p)
 
-        super().__init__(controls, compute, draw_sampling, figsize=(8.0, 3.6))
+        super().__init__(controls, compute, draw_sampling, figsize=(8.0, 3.6),
+                         margins=dict(left=0.09, bottom=0.21))  # room for the slanted token labels
         self.children = (*self.children, self.text_box)
 
     def update(self) -> None:

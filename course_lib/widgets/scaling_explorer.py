@@ -91,14 +91,18 @@ def scaling_data(compute: float = 5.76e23, law: ScalingLaw = CHINCHILLA, fitted:
 def draw_scaling(axes, picture: ScalingPicture) -> None:
     """Left: loss along the iso-FLOP curve, optimum marked. Right: N_opt and D_opt against C.
 
-    The left panel shows each curve's loss *above its own lowest point*, so that laws measured
-    in different units (nats per token of web text, nats per character of the stories) share
-    one axis; the readout gives the losses themselves.
+    The left panel shows each curve's loss *above its own lowest point, as a fraction of its
+    largest excess on the panel*: laws measured in different units (nats per token of web text,
+    nats per character of the stories), or one far past the budgets it was fitted on (where its
+    curve is nearly flat), then share one axis and each keeps its shape. The legend gives each
+    curve's lowest loss and its excess at the panel's edge; the readout gives the losses.
     """
     ax_curve, ax_frontier = axes
     for curve, colour in zip(picture.curves, COLOURS):
-        ax_curve.plot(curve.N, curve.loss - curve.loss_opt, color=colour, lw=1.8,
-                      label=f"{curve.name} (lowest loss {curve.loss_opt:.3g})")
+        excess = curve.loss - curve.loss_opt                                  # (CURVE_POINTS,) >= 0
+        largest = float(excess.max())
+        ax_curve.plot(curve.N, excess / largest if largest > 0 else excess, color=colour, lw=1.8,
+                      label=f"{curve.name} (lowest loss {curve.loss_opt:.3g}, up to +{largest:.2g})")
         ax_curve.plot([curve.N_opt], [0.0], "o", color=colour, ms=8, label=f"optimum: N = {curve.N_opt:.3g}")
         ax_curve.axvline(curve.N_opt, color=colour, ls=":", lw=1)
         ax_frontier.plot(picture.frontier_C, curve.frontier_N, color=colour, lw=1.8, label=f"{curve.name}: N_opt")
@@ -108,7 +112,8 @@ def draw_scaling(axes, picture: ScalingPicture) -> None:
     ax_frontier.axvline(picture.compute, color="0.4", lw=1)
     fast_log_scale(ax_curve, "x")
     ax_curve.set_xlabel("parameters N (the tokens D = C / 6N shrink to the right)")
-    ax_curve.set_ylabel("predicted loss above the lowest")
+    ax_curve.set_ylabel("loss above the lowest (1 = the curve's most)")
+    ax_curve.set_ylim(-0.05, 1.6)  # room above the curves for the legend
     ax_curve.set_title(f"iso-FLOP curve: every split of C = {picture.compute:.3g} FLOPs", fontsize=10)
     ax_curve.legend(fontsize=8, loc="upper center")
     ax_curve.grid(True, alpha=0.3)

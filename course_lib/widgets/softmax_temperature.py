@@ -63,14 +63,16 @@ def temperature_data(logits: str | list[float] = "2, 1, 0.1, -1", temperature: f
 
 
 def draw_temperature(ax, picture: TemperaturePicture) -> None:
-    """Bars for softmax(logits / T); outlines for T = 1."""
+    """Bars for softmax(logits / T); dashed outlines for T = 1 when T is not 1."""
     if not picture.probs:
         ax.text(0.5, 0.5, picture.message, ha="center", va="center", color="tab:red", wrap=True)
         ax.set_axis_off()
         return
     positions = range(len(picture.probs))
     ax.bar(positions, picture.probs, color="tab:blue", label=f"T = {picture.temperature:.3g}")
-    ax.bar(positions, picture.reference, fill=False, edgecolor="black", linestyle="--", label="T = 1")
+    if f"{picture.temperature:.3g}" != "1":  # at T = 1 the outline would repeat the bars (and the legend)
+        ax.bar(positions, picture.reference, fill=False, edgecolor="black", linestyle="--",
+               label="T = 1 (for comparison)")
     for i, p in enumerate(picture.probs):
         ax.text(i, p + 0.02, f"{p:.2f}", ha="center", fontsize=9)
     ax.set_xticks(list(positions), picture.labels)
