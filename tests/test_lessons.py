@@ -133,16 +133,16 @@ def test_autograding_solution_release_and_mistakes(lesson, tmp_path):
     assert not kept, f"these tests gave points to a recorded mistake: {kept}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_recorded_mistakes_are_rejected_by_name(lesson):
-    """Each recorded mistake replaces its answer cell; the test cells must fail with its message."""
+def replay(lesson, cases_of):
+    """Run the lesson in a grading kernel; each case replaces its answer cell before that exercise's test cells.
+
+    ``cases_of`` maps an answer cell's grade_id to its cases ({"name", "code", ...}). Returns
+    [(grade_id, case, messages)], messages being the test cells' errors joined ("" when they all passed).
+    The real solution then runs, and its tests must pass, before the lesson goes on.
+    """
     nb = source(lesson)
-    recorded = mistakes(lesson)
-    answers = {grade_id(a) for a, _ in exercises(nb)}
-    assert set(recorded) == answers, f"mistakes recorded for {sorted(recorded)}, exercises are {sorted(answers)}"
     kernel = Kernel(ROOT / "solutions" / lesson, env={"NBGRADER_EXECUTION": "autograde"})
-    problems = []
+    results = []
     try:
         tests_of = {grade_id(a): ts for a, ts in exercises(nb)}
         for cell in nb.cells:
@@ -150,16 +150,10 @@ def test_recorded_mistakes_are_rejected_by_name(lesson):
                 continue  # test cells run right after their answer cell, below
             gid = grade_id(cell)
             if is_answer_cell(cell):
-                assert recorded[gid], f"exercise {gid} has no recorded mistake"
-                for case in recorded[gid]:
+                for case in cases_of.get(gid, []):
                     kernel.run(case["code"])
                     errors = [kernel.run(t.source) for t in tests_of[gid]]
-                    messages = " | ".join(f"{e[0]}: {e[1]}" for e in errors if e)
-                    if not messages:
-                        problems.append(f"{gid} / {case['name']}: the tests PASSED this mistake")
-                    elif case["says"].lower() not in messages.lower():
-                        problems.append(f"{gid} / {case['name']}: rejected, but the message does not say "
-                                        f"{case['says']!r}: {messages[:300]}")
+                    results.append((gid, case, " | ".join(f"{e[0]}: {e[1]}" for e in errors if e)))
                 error = kernel.run(cell.source)
                 assert error is None, f"solution {gid} raised {error}"
                 for test in tests_of[gid]:
@@ -170,4 +164,36 @@ def test_recorded_mistakes_are_rejected_by_name(lesson):
                 assert error is None, f"cell {cell.get('id')} raised {error}"
     finally:
         kernel.close()
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_recorded_mistakes_are_rejected_by_name(lesson):
+    """Each recorded mistake replaces its answer cell; the test cells must fail with its message."""
+    recorded = mistakes(lesson)
+    answers = {grade_id(a) for a, _ in exercises(source(lesson))}
+    assert set(recorded) == answers, f"mistakes recorded for {sorted(recorded)}, exercises are {sorted(answers)}"
+    assert all(recorded.values()), f"an exercise has no recorded mistake: {recorded}"
+    problems = []
+    for gid, case, messages in replay(lesson, recorded):
+        if not messages:
+            problems.append(f"{gid} / {case['name']}: the tests PASSED this mistake")
+        elif case["says"].lower() not in messages.lower():
+            problems.append(f"{gid} / {case['name']}: rejected, but the message does not say "
+                            f"{case['says']!r}: {messages[:300]}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_correct_alternatives_pass(lesson):
+    """Correct answers written differently from the solution (ALTERNATIVES beside the mistakes) must pass."""
+    recorded = getattr(importlib.import_module(f"mistakes.m{lesson}"), "ALTERNATIVES", {})
+    if not recorded:
+        pytest.skip(f"{lesson} records no alternative answers")
+    answers = {grade_id(a) for a, _ in exercises(source(lesson))}
+    assert set(recorded) <= answers, f"alternatives recorded for {sorted(set(recorded) - answers)}, not exercises"
+    rejected = [f"{gid} / {case['name']}: {messages[:300]}" for gid, case, messages in replay(lesson, recorded)
+                if messages]
+    assert not rejected, "correct answers rejected:\n" + "\n".join(rejected)

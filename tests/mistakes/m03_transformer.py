@@ -4,6 +4,8 @@ MISTAKES maps an answer cell's grade_id to plausible wrong answers a learner wri
 ``code`` replaces the whole answer cell, and the failure message of the test cell(s) that
 follow must contain ``says`` (case-insensitive). The first entry of each list is also used
 when a whole mistaken notebook is autograded.
+
+ALTERNATIVES holds correct answers written differently from the solution; each must pass.
 """
 
 MISTAKES = {
@@ -730,6 +732,194 @@ def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
     return torch.softmax(scores, dim=-1) @ v_all, k_cache, v_cache
 ''',
             "says": "OLD cache",
+        },
+    ],
+}
+
+# Correct answers written differently from the solution: the test cells must give them full marks.
+ALTERNATIVES = {
+    "causal_attention": [
+        {
+            "name": "torch's fused kernel",
+            "code": '''
+import torch.nn.functional as F
+def causal_attention(q, k, v):
+    return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+''',
+        },
+        {
+            "name": "triu future mask, -1e9",
+            "code": '''
+def causal_attention(q, k, v):
+    T = q.shape[-2]
+    scores = torch.matmul(q, k.transpose(-1, -2)) * q.shape[-1] ** -0.5
+    future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    scores = scores.masked_fill(future, -1e9)
+    return scores.softmax(-1) @ v
+''',
+        },
+        {
+            "name": "manual stable softmax with where",
+            "code": '''
+def causal_attention(q, k, v):
+    T, D = q.shape[-2], q.shape[-1]
+    s = q @ k.mT / math.sqrt(D)
+    s = torch.where(torch.ones(T, T, dtype=torch.bool).tril(), s, torch.tensor(float("-inf"), dtype=s.dtype))
+    s = s - s.amax(-1, keepdim=True)
+    e = s.exp()
+    return (e / e.sum(-1, keepdim=True)) @ v
+''',
+        },
+    ],
+    "heads": [
+        {
+            "name": "reshape/permute/flatten",
+            "code": '''
+def split_heads(x, n_heads):
+    B, T, C = x.shape
+    return x.reshape(B, T, n_heads, -1).permute(0, 2, 1, 3)
+
+def merge_heads(y):
+    return y.permute(0, 2, 1, 3).flatten(2)
+''',
+        },
+        {
+            "name": "unflatten and contiguous view",
+            "code": '''
+def split_heads(x, n_heads):
+    return x.unflatten(-1, (n_heads, -1)).transpose(1, 2)
+
+def merge_heads(y):
+    B, H, T, D = y.shape
+    return y.transpose(1, 2).contiguous().view(B, T, H * D)
+''',
+        },
+    ],
+    "attention_layer": [
+        {
+            "name": "chunk and fused kernel",
+            "code": '''
+import torch.nn.functional as F
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.h = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = (t.reshape(B, T, self.h, -1).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+''',
+        },
+        {
+            "name": "library attention",
+            "code": '''
+class CausalSelfAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+    def forward(self, x):
+        B, T, C = x.shape
+        qkv = self.qkv(x).view(B, T, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)
+        y = tf.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], causal=True)
+        return self.proj(y.permute(0, 2, 1, 3).reshape(B, T, C))
+''',
+        },
+    ],
+    "layer_norm": [
+        {
+            "name": "torch's layer_norm",
+            "code": '''
+import torch.nn.functional as F
+def layer_norm(x, weight, bias, eps=1e-5):
+    return F.layer_norm(x, x.shape[-1:], weight, bias, eps)
+''',
+        },
+        {
+            "name": "var_mean and rsqrt",
+            "code": '''
+def layer_norm(x, weight, bias, eps=1e-5):
+    var, mean = torch.var_mean(x, dim=-1, keepdim=True, correction=0)
+    return weight * (x - mean) * torch.rsqrt(var + eps) + bias
+''',
+        },
+        {
+            "name": "squared deviations by hand",
+            "code": '''
+def layer_norm(x, weight, bias, eps=1e-5):
+    centred = x - x.mean(-1, keepdim=True)
+    return centred / ((centred ** 2).mean(-1, keepdim=True) + eps).sqrt() * weight + bias
+''',
+        },
+    ],
+    "block_forward": [
+        {
+            "name": "named intermediate",
+            "code": '''
+def block_forward(block, x):
+    attended = block.attn(block.norm1(x))
+    y = x + attended
+    return y + block.ffn(block.norm2(y))
+''',
+        },
+        {
+            "name": "loop over the branches",
+            "code": '''
+def block_forward(block, x):
+    for norm, branch in [(block.norm1, block.attn), (block.norm2, block.ffn)]:
+        x = x + branch(norm(x))
+    return x
+''',
+        },
+    ],
+    "top_p": [
+        {
+            "name": "HF-style shift",
+            "code": '''
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+    cum = sorted_logits.softmax(-1).cumsum(-1)
+    remove = cum > p
+    remove[..., 1:] = remove[..., :-1].clone()
+    remove[..., 0] = False
+    remove = remove.scatter(-1, order, remove)
+    return logits.masked_fill(remove, float("-inf"))
+''',
+        },
+        {
+            "name": "gather with the inverse permutation",
+            "code": '''
+def top_p_filter(logits, p):
+    probs, order = torch.softmax(logits, -1).sort(-1, descending=True)
+    keep_sorted = probs.cumsum(-1) - probs < p
+    keep = keep_sorted.gather(-1, order.argsort(-1))
+    return torch.where(keep, logits, torch.full_like(logits, float("-inf")))
+''',
+        },
+    ],
+    "kv_step": [
+        {
+            "name": "fused kernel",
+            "code": '''
+import torch.nn.functional as F
+def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
+    k_all, v_all = torch.cat((k_cache, k_new), 2), torch.cat((v_cache, v_new), 2)
+    return F.scaled_dot_product_attention(q_new, k_all, v_all), k_all, v_all
+''',
+        },
+        {
+            "name": "returns a list",
+            "code": '''
+def kv_cache_step(q_new, k_new, v_new, k_cache, v_cache):
+    k_all = torch.cat([k_cache, k_new], dim=-2)
+    v_all = torch.cat([v_cache, v_new], dim=-2)
+    w = torch.softmax(q_new @ k_all.transpose(-1, -2) / q_new.shape[-1] ** 0.5, dim=-1)
+    return [w @ v_all, k_all, v_all]
+''',
         },
     ],
 }

@@ -4,6 +4,8 @@ MISTAKES maps an answer cell's grade_id to plausible wrong answers a learner wri
 ``code`` replaces the whole answer cell, and the failure message of the test cell(s) that
 follow must contain ``says`` (case-insensitive). The first entry of each list is also used
 when a whole mistaken notebook is autograded.
+
+ALTERNATIVES holds correct answers written differently from the solution; each must pass.
 """
 
 MISTAKES = {
@@ -871,6 +873,189 @@ class AdamWOptimizer(torch.optim.Optimizer):
         return None
 ''',
             "says": 'return the loss',
+        },
+    ],
+}
+
+# Correct answers written differently from the solution: the test cells must give them full marks.
+ALTERNATIVES = {
+    "momentum_step": [
+        {
+            "name": "torch.add with alpha, tuple",
+            "code": '''
+def momentum_step(theta, grad, velocity, lr, mu):
+    v = velocity * mu + grad
+    return torch.add(theta, v, alpha=-lr), v
+''',
+        },
+        {
+            "name": "clone and in-place on the copy, list",
+            "code": '''
+def momentum_step(theta, grad, velocity, lr, mu):
+    v = velocity.clone().mul_(mu).add_(grad)
+    t = theta.clone()
+    t -= lr * v
+    return [t, v]
+''',
+        },
+    ],
+    "adam_step": [
+        {
+            "name": "torch's factorisation",
+            "code": '''
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = m.lerp(grad, 1 - beta1)
+    v = v * beta2 + (1 - beta2) * grad.square()
+    step_size = lr / (1 - beta1 ** t)
+    denom = v.sqrt() / math.sqrt(1 - beta2 ** t) + eps
+    return torch.addcdiv(theta, m, denom, value=-step_size), m, v
+''',
+        },
+    ],
+    "adamw_step": [
+        {
+            "name": "decay as a subtraction",
+            "code": '''
+def adamw_step(theta, grad, m, v, t, lr, weight_decay, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta = theta - lr * weight_decay * theta
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad ** 2
+    update = (m / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
+    return theta - lr * update, m, v
+''',
+        },
+    ],
+    "warmup_cosine": [
+        {
+            "name": "progress clamp with max/min, tensor result",
+            "code": '''
+def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    if warmup_steps > 0 and step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    if step >= total_steps:
+        return min_lr
+    p = (step - warmup_steps) / (total_steps - warmup_steps)
+    return torch.tensor(min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * p)))
+''',
+        },
+        {
+            "name": "1 - (1 - cos)/2 form",
+            "code": '''
+def warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return (step + 1) * base_lr / warmup_steps
+    p = min((step - warmup_steps) / max(1, total_steps - warmup_steps), 1)
+    return base_lr - (base_lr - min_lr) * (1 - math.cos(math.pi * p)) / 2
+''',
+        },
+    ],
+    "soft_threshold": [
+        {
+            "name": "softshrink",
+            "code": '''
+def soft_threshold(w, threshold):
+    return torch.nn.functional.softshrink(w, threshold)
+''',
+        },
+        {
+            "name": "two relus",
+            "code": '''
+def soft_threshold(w, threshold):
+    return torch.relu(w - threshold) - torch.relu(-w - threshold)
+''',
+        },
+        {
+            "name": "where with zeros",
+            "code": '''
+def soft_threshold(w, threshold):
+    return torch.where(w.abs() > threshold, w - threshold * torch.sign(w), torch.zeros(1))
+''',
+        },
+    ],
+    "expected_improvement": [
+        {
+            "name": "torch.distributions, clamped std",
+            "code": '''
+def expected_improvement(mean, std, best):
+    normal = torch.distributions.Normal(torch.zeros((), dtype=mean.dtype), torch.ones((), dtype=mean.dtype))
+    d = best - mean
+    z = d / std.clamp_min(1e-300)
+    return d * normal.cdf(z) + std * normal.log_prob(z).exp()
+''',
+        },
+        {
+            "name": "special.ndtr",
+            "code": '''
+def expected_improvement(mean, std, best):
+    d = best - mean
+    s = torch.where(std > 0, std, torch.ones_like(std))
+    z = d / s
+    ei = d * torch.special.ndtr(z) + std * torch.exp(-z ** 2 / 2) / math.sqrt(2 * math.pi)
+    return torch.where(std > 0, ei, d.clamp(min=0))
+''',
+        },
+    ],
+    "optimizer_class": [
+        {
+            "name": "decorator, torch-style names, addcdiv",
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                b1, b2 = group["betas"]
+                state["step"] += 1
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+                state["exp_avg"].lerp_(p.grad, 1 - b1)
+                state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                bc1 = 1 - b1 ** state["step"]
+                bc2 = 1 - b2 ** state["step"]
+                denom = (state["exp_avg_sq"].sqrt() / math.sqrt(bc2)).add_(group["eps"])
+                p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / bc1)
+        return loss
+''',
+        },
+        {
+            "name": "p.data rebinding and a state dataclass-free dict",
+            "code": '''
+class AdamWOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.detach()
+                st = self.state.setdefault(p, {})
+                st["n"] = st.get("n", 0) + 1
+                st["m"] = b1 * st.get("m", torch.zeros_like(g)) + (1 - b1) * g
+                st["v"] = b2 * st.get("v", torch.zeros_like(g)) + (1 - b2) * g * g
+                m_hat = st["m"] / (1 - b1 ** st["n"])
+                v_hat = st["v"] / (1 - b2 ** st["n"])
+                p.data = p.data * (1 - lr * wd) - lr * m_hat / (v_hat.sqrt() + eps)
+        return loss
+''',
         },
     ],
 }
