@@ -149,6 +149,16 @@ def logistic_regression_step(w, b, X, y, lr):
 ''',
             "says": "learning rate is missing from the bias step",
         },
+        {
+            "name": "multiplies by X instead of X.T (a shape error)",
+            "code": '''
+def logistic_regression_step(w, b, X, y, lr):
+    p = torch.sigmoid(X @ w + b)
+    grad_w = X @ (p - y) / len(y)
+    return w - lr * grad_w, b - lr * (p - y).mean()
+''',
+            "says": "X.T @ (p - y) / N",
+        },
     ],
     "softmax": [
         {

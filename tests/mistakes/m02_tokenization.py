@@ -373,6 +373,23 @@ def train_bpe(pieces, n_merges):
             "says": "creates the NEW id 256 + k",
         },
         {
+            "name": "numbers the new ids from 257 (off by one)",
+            "code": '''
+def train_bpe(pieces, n_merges):
+    sequences = [list(piece.encode("utf-8")) for piece in pieces]
+    merges = []
+    for k in range(n_merges):
+        counts = count_pairs(sequences)
+        if not counts:
+            break
+        best = min(counts, key=lambda pair: (-counts[pair], pair))
+        sequences = [merge_pair(sequence, best, 257 + k) for sequence in sequences]
+        merges.append(best)
+    return merges
+''',
+            "says": "Merge k (counting from 0) creates the id 256 + k",
+        },
+        {
             "name": "merges the least frequent pair (forgets the minus)",
             "code": '''
 def train_bpe(pieces, n_merges):
