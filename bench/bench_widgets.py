@@ -2,8 +2,8 @@
 
 Target: each redraw (the callback a slider move triggers: recompute the data, draw every
 panel, encode the PNG) in under 200 ms on a quiet 2-core machine, so that dragging a slider
-feels smooth. The browser test (tests/test_browser_run_all.py) measures the same in JupyterLab,
-from the key press to the new picture on the page.
+feels smooth. The browser test (tests/test_browser_widgets.py) measures the same in JupyterLab,
+from the key press to the new picture on the page; its last figures are printed at the end.
 
 For each explorer, a slider is moved one notch at a time (its own step; new values, so that no
 cache answers for the optimizer race), and each move is timed: in ipywidgets the assignment runs
@@ -23,6 +23,7 @@ busy the CPU is (the load average is printed too).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -34,7 +35,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -136,6 +138,14 @@ def main() -> None:
     print("\n'/ 200 ms' is the median redraw (wall clock) over the target: below 1.00 meets it. 'cpu ms' is "
           "its CPU time, what a quiet machine would take. 'empty fig' is the reference floor: the same "
           "figure with no data, drawn and encoded the same way.")
+    browser = ROOT / "test-artifacts" / "widget-redraw-browser.json"
+    if browser.exists():  # written by tests/test_browser_widgets.py
+        print(f"\nIn JupyterLab (the last browser test run, {time.ctime(browser.stat().st_mtime)}): one notch, "
+              "key press to the new picture on the page, comm round trip included")
+        for lesson, rows in json.loads(browser.read_text()).items():
+            for name, row in rows.items():
+                print(f"{lesson:<7}{name:<22}median {row['median_ms']:>5} ms, slowest {row['slowest_ms']:>5} ms, "
+                      f"{row['median_ms'] / TARGET_MS:.2f} of the target")
 
 if __name__ == "__main__":
     main()

@@ -66,3 +66,26 @@ def test_core_modules_do_not_import_widget_libraries():
             "bad = [m for m in ('matplotlib', 'ipywidgets') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_make_lab_serves_the_learners_workspace_not_the_solutions():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "llmcourse workspace" in recipe and "--ServerApp.root_dir=workspace" in recipe
+    readme = (ROOT / "README.md").read_text()
+    assert "jupyter-lab --ServerApp.root_dir=workspace" in readme and "--allow-root" in readme
+
+
+def test_nbval_collects_one_lesson_with_the_documented_command():
+    """The README's nbval command: each code cell of a solutions notebook is one pytest item."""
+    import subprocess
+    import sys
+    lesson = LESSONS[0]
+    assert "pytest --nbval-lax solutions/04_pretraining" in (ROOT / "README.md").read_text()
+    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
+                             "-p", "no:cacheprovider", f"solutions/{lesson}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    code_cells = sum(c["cell_type"] == "code" for c in json.loads(
+        (ROOT / "solutions" / lesson / f"{lesson}.ipynb").read_text())["cells"])
+    assert f"{code_cells} tests collected" in result.stdout, result.stdout[-500:]
