@@ -455,6 +455,12 @@ def train_bpe(pieces, n_merges):
             "says": "longer special tokens first",
         },
         {
+            "name": "joins the special tokens into a pattern without re.escape",
+            "code": _tokenizer('parts = re.split("(" + "|".join(map(re.escape, longest_first)) + ")", text)',
+                               'parts = re.split("(" + "|".join(longest_first) + ")", text)'),
+            "says": "re.escape",
+        },
+        {
             "name": "ignores allowed_special (always cuts out special tokens)",
             "code": _tokenizer("        if allowed_special and self.special_tokens:", "        if self.special_tokens:"),
             "says": "allowed_special=False",
@@ -537,6 +543,14 @@ def decode(ids, vocab):
     return b"".join(vocab[i] for i in ids)
 ''',
             "says": "should return a str",
+        },
+        {
+            "name": "treats the ids as bytes (bytes(ids))",
+            "code": '''
+def decode(ids, vocab):
+    return bytes(ids).decode("utf-8", errors="replace")
+''',
+            "says": "Ids are not bytes",
         },
     ],
 }
