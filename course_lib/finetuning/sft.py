@@ -14,7 +14,7 @@ What we measure afterwards, on held-out instructions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -83,6 +83,7 @@ class Answer:
     text: str          # the response, decoded, without the end token
     stopped: bool      # True if the model produced <|end|> within the token limit
     n_tokens: int      # tokens generated before <|end|> (or in all, when it never stopped)
+    ids: list[int] = field(default_factory=list)   # those tokens' ids (without <|end|>)
 
 
 @torch.no_grad()
@@ -105,7 +106,7 @@ def answer_prompts(model, tokenizer, prompts: list[str], max_new_tokens: int = 6
         for row, new_ids in zip(rows, out[:, length:].tolist()):
             stopped = end in new_ids
             new_ids = new_ids[: new_ids.index(end)] if stopped else new_ids
-            answers[row] = Answer(tokenizer.decode(new_ids), stopped, len(new_ids))
+            answers[row] = Answer(tokenizer.decode(new_ids), stopped, len(new_ids), new_ids)
     return answers  # type: ignore[return-value]
 
 

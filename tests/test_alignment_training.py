@@ -1,0 +1,144 @@
+"""The alignment loops on the shipped instruction-tuned policy: data, reward model, PPO, DPO, GRPO."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from course_lib.alignment import (
+    GRPOTrainer,
+    PairBatches,
+    PairwiseObjective,
+    PPOConfig,
+    PPOTrainer,
+    RewardModel,
+    dpo_train,
+    gold_reward,
+    pad_id_of,
+    preference_pairs,
+    rollout_batch,
+    sample_rollouts,
+    score_pairs,
+    transcript_batch,
+)
+from course_lib.finetuning import write_examples
+from course_lib.finetuning.instruct_model import load_instruct
+from course_lib.training import Trainer, TrainerConfig
+
+
+@pytest.fixture(scope="module")
+def policy_and_tokenizer():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield load_instruct()
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def rollouts(policy_and_tokenizer):
+    policy, tokenizer = policy_and_tokenizer
+    return sample_rollouts(policy, tokenizer, write_examples(48, "train", seed=5), per_prompt=4,
+                           max_new_tokens=80, seed=0)
+
+
+def gold_of(rollouts):
+    return torch.tensor([gold_reward(r.example, r.text, r.stopped) for r in rollouts])
+
+
+def test_gold_reward_by_hand():
+    example = write_examples(1, "test", seed=0)[0]
+    opening = f"One day, Mia went to {example.place} with a {example.animal}."
+    assert gold_reward(example, opening + " The sun was warm.", True) == 1.0            # on topic, no feeling
+    assert gold_reward(example, opening + ' "I am happy today," said Leo.', True) == 2.0
+    assert gold_reward(example, opening + " Leo was happy. Leo was sad.", True) == 0.0
+    assert gold_reward(example, opening + " Leo was happy. Leo was happy.", True) == 1.5   # one repeat
+    long = opening + " A b. C d. E f. G h."
+    assert gold_reward(example, long, True) == 1.0 - 0.5 * 2                              # two beyond three
+    assert gold_reward(example, opening, False) == 0.0                                     # never ended
+    assert gold_reward(example, "Tom went home.", True) == -1.0
+
+
+def test_rollouts_are_grouped_and_batched(policy_and_tokenizer, rollouts):
+    policy, tokenizer = policy_and_tokenizer
+    assert all(rollouts[i].example == rollouts[i - i % 4].example for i in range(len(rollouts)))
+    inputs, targets, padding_mask = rollout_batch(rollouts[:6], pad_id_of(tokenizer))
+    for row, r in enumerate(rollouts[:6]):
+        trained = targets[row][targets[row] != -100].tolist()
+        assert trained == r.response_ids and (r.response_ids[-1] == 511) == r.stopped
+    ids, mask = transcript_batch(rollouts[:3], pad_id_of(tokenizer))
+    assert mask.sum(1).tolist() == [len(r.prompt_ids) + len(r.response_ids) for r in rollouts[:3]]
+    # answers differ in length and gold score: there is something to prefer and to explore
+    assert len({len(r.response_ids) for r in rollouts}) > 10 and len(set(gold_of(rollouts).tolist())) >= 4
+
+
+def test_preference_pairs_all_pairs_and_noise(rollouts):
+    pairs = preference_pairs(rollouts, per_prompt=4, seed=0)
+    assert len(pairs) == 48 * 6
+    decided = [p for p in pairs if p.gold_gap != 0]
+    agreement = sum(p.gold_gap > 0 for p in decided) / len(decided)
+    assert 0.6 < agreement < 0.97                                 # noisy, yet better than chance
+    with pytest.raises(ValueError, match="groups of 5"):
+        preference_pairs(rollouts, per_prompt=5)
+    with pytest.raises(ValueError, match="contiguous groups"):
+        preference_pairs(rollouts[1:9], per_prompt=4)
+
+
+def test_reward_model_learns_preferences(policy_and_tokenizer, rollouts):
+    policy, tokenizer = policy_and_tokenizer
+    pad = pad_id_of(tokenizer)
+    pairs = preference_pairs(rollouts, 4, seed=0)
+    torch.manual_seed(0)
+    reward_model = RewardModel(copy.deepcopy(policy))
+    ids, mask = transcript_batch(rollouts[:4], pad)
+    assert torch.equal(reward_model(ids, mask), torch.zeros(4))       # the head starts at zero
+    history = Trainer(PairwiseObjective(reward_model), PairBatches(pairs, 16, pad),
+                      TrainerConfig(max_steps=20, lr=1e-3, warmup_steps=2, progress=False)).train()
+    assert history["loss"][0] == pytest.approx(0.6931, abs=1e-3)
+    held_out = sample_rollouts(policy, tokenizer, write_examples(24, "validation", seed=5), per_prompt=4,
+                               max_new_tokens=80, seed=1)
+    decided = [p for p in preference_pairs(held_out, 4, seed=1) if abs(p.gold_gap) >= 1]
+    chosen, rejected = score_pairs(reward_model, decided, pad)
+    agrees_with_gold = ((chosen > rejected) == torch.tensor([p.gold_gap > 0 for p in decided])).float().mean()
+    assert agrees_with_gold > 0.6, agrees_with_gold
+
+
+def test_ppo_step_moves_the_policy_and_beta_limits_the_drift(policy_and_tokenizer):
+    policy, tokenizer = policy_and_tokenizer
+    prompts = write_examples(64, "train", seed=9)
+    gold = gold_of
+    kls = {}
+    for beta in (0.0, 1.0):
+        trainer = PPOTrainer(copy.deepcopy(policy), tokenizer, prompts, gold,
+                             PPOConfig(beta=beta, batch_prompts=8, max_new_tokens=48, lr=3e-4, seed=1))
+        for _ in range(4):
+            stats = trainer.step()
+        assert set(stats) == {"score", "gold", "kl", "tokens", "clip_fraction", "loss"}
+        kls[beta] = sum(trainer.history["kl"][-2:]) / 2
+    assert kls[1.0] < kls[0.0]
+    changed = PPOTrainer(copy.deepcopy(policy), tokenizer, prompts, gold, PPOConfig(batch_prompts=4, seed=2))
+    changed.step()
+    assert any(not torch.equal(a, b) for a, b in zip(changed.policy.parameters(), policy.parameters()))
+    with pytest.raises(ValueError, match="beta"):
+        PPOTrainer(policy, tokenizer, prompts, gold, PPOConfig(beta=-1.0))
+
+
+def test_dpo_raises_the_margin(policy_and_tokenizer, rollouts):
+    policy, tokenizer = policy_and_tokenizer
+    pairs = [p for p in preference_pairs(rollouts, 4, seed=0) if p.gold_gap != 0]
+    history = dpo_train(copy.deepcopy(policy), tokenizer, pairs, steps=8, beta=0.1, lr=3e-4, batch_size=8)
+    assert history["loss"][0] == pytest.approx(0.6931, abs=1e-3)
+    margin = [c - r for c, r in zip(history["chosen_reward"], history["rejected_reward"])]
+    assert sum(margin[-3:]) / 3 > 0
+
+
+def test_grpo_step_reports_signal(policy_and_tokenizer):
+    policy, tokenizer = policy_and_tokenizer
+    trainer = GRPOTrainer(copy.deepcopy(policy), tokenizer, write_examples(32, "train", seed=4), gold_of,
+                          group_size=4, prompts_per_step=2, max_new_tokens=48)
+    stats = trainer.step()
+    assert 0.0 <= stats["signal"] <= 1.0 and abs(stats["loss"]) < 1.0
+    constant = GRPOTrainer(copy.deepcopy(policy), tokenizer, write_examples(8, "train"), lambda rs: torch.ones(len(rs)),
+                           group_size=4, prompts_per_step=2, max_new_tokens=16)
+    stats = constant.step()
+    assert stats["signal"] == 0.0 and stats["loss"] == 0.0            # equal rewards: no signal, no NaN
