@@ -4,6 +4,8 @@ MISTAKES maps an answer cell's grade_id to plausible wrong answers a learner wri
 ``code`` replaces the whole answer cell, and the failure message of the test cell(s) that
 follow must contain ``says`` (case-insensitive). The first entry of each list is also used
 when a whole mistaken notebook is autograded.
+
+ALTERNATIVES holds correct answers written differently from the solution; each must pass.
 """
 
 _NGRAM_LM = '''
@@ -657,6 +659,191 @@ class NgramLM:
         return self.model.perplexity(sentences)
 ''',
             "says": "write NgramLM yourself",
+        },
+    ],
+}
+
+ALTERNATIVES = {
+    "logistic_step": [
+        {
+            "name": "autograd on torch's loss, returned as a list",
+            "code": '''
+def logistic_regression_step(w, b, X, y, lr):
+    w2, b2 = w.clone().requires_grad_(), b.clone().requires_grad_()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w2 + b2, y)
+    gw, gb = torch.autograd.grad(loss, (w2, b2))
+    return [(w - lr * gw).detach(), (b - lr * gb).detach()]
+''',
+        },
+    ],
+    "softmax": [
+        {
+            "name": "exp(x - logsumexp(x)) in float32",
+            "code": '''
+def softmax(logits):
+    return torch.exp(logits - torch.logsumexp(logits, dim=-1, keepdim=True))
+''',
+        },
+        {
+            "name": "torch.softmax",
+            "code": '''
+def softmax(logits):
+    return torch.softmax(logits, dim=-1)
+''',
+        },
+        {
+            "name": "amax and torch.sum",
+            "code": '''
+def softmax(logits):
+    m = torch.amax(logits, dim=-1, keepdim=True)
+    e = (logits - m).exp()
+    return e / torch.sum(e, -1, keepdim=True)
+''',
+        },
+    ],
+    "cross_entropy": [
+        {
+            "name": "torch.nn.functional.cross_entropy",
+            "code": '''
+def cross_entropy(logits, targets):
+    return torch.nn.functional.cross_entropy(logits, targets)
+''',
+        },
+        {
+            "name": "logsumexp minus gather",
+            "code": '''
+def cross_entropy(logits, targets):
+    lse = torch.logsumexp(logits, dim=-1)
+    return (lse - logits.gather(1, targets[:, None]).squeeze(1)).mean()
+''',
+        },
+    ],
+    "bigram_counts": [
+        {
+            "name": "bincount of flattened pair ids",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    index = {t: i for i, t in enumerate(vocab)}
+    V = len(vocab)
+    flat = []
+    for s in sentences:
+        ids = [index[t] for t in [BOUNDARY] + list(s) + [BOUNDARY]]
+        flat += [a * V + b for a, b in zip(ids, ids[1:])]
+    return torch.bincount(torch.tensor(flat, dtype=torch.int64), minlength=V * V).reshape(V, V)
+''',
+        },
+    ],
+    "bigram_probs": [
+        {
+            "name": "add k, then divide by the row sums",
+            "code": '''
+def smoothed_bigram_probs(counts, k):
+    c = counts.double() + k
+    return c / c.sum(dim=1, keepdim=True)
+''',
+        },
+    ],
+    "perplexity": [
+        {
+            "name": "math.exp of a float",
+            "code": '''
+def perplexity(log_probs):
+    return math.exp(-log_probs.mean().item())
+''',
+        },
+        {
+            "name": "float of a tensor",
+            "code": '''
+def perplexity(log_probs):
+    return float(torch.exp(-torch.mean(log_probs)))
+''',
+        },
+    ],
+    "ngram_lm": [
+        {
+            "name": "whole n-gram tuples in one Counter, contexts taken from a padded history",
+            "code": '''
+from collections import Counter
+class NgramLM:
+    def __init__(self, n, k):
+        self.n, self.k = n, k
+
+    def fit(self, sentences):
+        self.vocab = ngram.build_vocab(sentences)
+        self.grams, self.contexts = Counter(), Counter()
+        for sentence in sentences:
+            padded = (BOUNDARY,) * (self.n - 1) + tuple(sentence) + (BOUNDARY,)
+            for end in range(self.n, len(padded) + 1):
+                self.grams[padded[end - self.n:end]] += 1
+                self.contexts[padded[end - self.n:end - 1]] += 1
+        return self
+
+    def prob(self, token, context):
+        vocab = set(self.vocab)
+        history = [BOUNDARY] * (self.n - 1) + [w if w in vocab else ngram.UNKNOWN for w in context]
+        key = tuple(history[len(history) - self.n + 1:]) if self.n > 1 else ()
+        token = token if token in vocab else ngram.UNKNOWN
+        V = len(self.vocab)
+        if self.contexts[key] == 0 and self.k == 0:
+            return 1 / V
+        return (self.grams[key + (token,)] + self.k) / (self.contexts[key] + self.k * V)
+
+    def sample(self, generator, max_tokens=50):
+        words = []
+        while len(words) < max_tokens:
+            weights = torch.tensor([self.prob(w, words) for w in self.vocab])
+            word = self.vocab[torch.multinomial(weights, 1, generator=generator)[0]]
+            if word == BOUNDARY:
+                return words
+            words.append(word)
+        return words
+
+    def perplexity(self, sentences):
+        total, count = 0.0, 0
+        for sentence in sentences:
+            for i, token in enumerate(list(sentence) + [BOUNDARY]):
+                total -= math.log(self.prob(token, sentence[:i]))
+                count += 1
+        return math.exp(total / count)
+''',
+        },
+        {
+            "name": "Counters, its own vocabulary, a float32 multinomial, a tensor perplexity",
+            "code": '''
+from collections import Counter, defaultdict
+class NgramLM:
+    def __init__(self, n, k):
+        self.n, self.k = n, k
+    def fit(self, sentences):
+        words = sorted({w for s in sentences for w in s})
+        self.vocab = [BOUNDARY, "<unk>"] + words
+        self.c = defaultdict(Counter)
+        for s in sentences:
+            p = [BOUNDARY] * (self.n - 1) + s + [BOUNDARY]
+            for i in range(len(s) + 1):
+                self.c[tuple(p[i:i + self.n - 1])][p[i + self.n - 1]] += 1
+        return self
+    def _ctx(self, context):
+        ctx = [BOUNDARY] * (self.n - 1) + [w if w in self.vocab else "<unk>" for w in context]
+        return tuple(ctx[len(ctx) - (self.n - 1):])
+    def prob(self, token, context):
+        if token not in self.vocab: token = "<unk>"
+        row = self.c.get(self._ctx(context), Counter())
+        V = len(self.vocab); tot = sum(row.values())
+        if tot == 0 and self.k == 0: return 1 / V
+        return (row[token] + self.k) / (tot + self.k * V)
+    def sample(self, generator, max_tokens=50):
+        out = []
+        while len(out) < max_tokens:
+            p = [self.prob(t, out) for t in self.vocab]
+            i = int(torch.multinomial(torch.tensor(p), 1, generator=generator))
+            if i == 0: break
+            out.append(self.vocab[i])
+        return out
+    def perplexity(self, sentences):
+        lp = torch.tensor([math.log(self.prob(t, s[:i])) for s in sentences for i, t in enumerate(s + [BOUNDARY])])
+        return torch.exp(-lp.mean())
+''',
         },
     ],
 }

@@ -4,6 +4,8 @@ MISTAKES maps an answer cell's grade_id to plausible wrong answers a learner wri
 ``code`` replaces the whole answer cell, and the failure message of the test cell(s) that
 follow must contain ``says`` (case-insensitive). The first entry of each list is also used
 when a whole mistaken notebook is autograded.
+
+ALTERNATIVES holds correct answers written differently from the solution; each must pass.
 """
 
 _TOKENIZER = '''
@@ -551,6 +553,164 @@ def decode(ids, vocab):
     return bytes(ids).decode("utf-8", errors="replace")
 ''',
             "says": "Ids are not bytes",
+        },
+    ],
+}
+
+ALTERNATIVES = {
+    "count_pairs": [
+        {
+            "name": "Counter.update over zip",
+            "code": '''
+from collections import Counter
+def count_pairs(pieces):
+    c = Counter()
+    for p in pieces:
+        c.update(zip(p, p[1:]))
+    return c
+''',
+        },
+        {
+            "name": "defaultdict with indices",
+            "code": '''
+from collections import defaultdict
+def count_pairs(pieces):
+    d = defaultdict(int)
+    for p in pieces:
+        for i in range(len(p) - 1):
+            d[p[i], p[i + 1]] += 1
+    return d
+''',
+        },
+    ],
+    "merge": [
+        {
+            "name": "a skip flag, returns a tuple",
+            "code": '''
+def merge(ids, pair, new_id):
+    out, skip = [], False
+    for i, x in enumerate(ids):
+        if skip:
+            skip = False
+            continue
+        if i + 1 < len(ids) and (x, ids[i + 1]) == tuple(pair):
+            out.append(new_id); skip = True
+        else:
+            out.append(x)
+    return tuple(out)
+''',
+        },
+    ],
+    "train_bpe": [
+        {
+            "name": "counts inline, sorted items, pairs as lists, uses merge",
+            "code": '''
+def train_bpe(pieces, n_merges):
+    seqs = [list(p.encode()) for p in pieces]
+    merges = []
+    while len(merges) < n_merges:
+        counts = {}
+        for s in seqs:
+            for pr in zip(s, s[1:]):
+                counts[pr] = counts.get(pr, 0) + 1
+        if not counts:
+            break
+        best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        seqs = [merge(s, best, 256 + len(merges)) for s in seqs]
+        merges.append(list(best))
+    return merges
+''',
+        },
+        {
+            "name": "correct, after wrong count_pairs and merge of exercises 1 and 2 (the test uses the references)",
+            "code": '''
+def count_pairs(pieces):
+    return {}
+def merge(ids, pair, new_id):
+    return ids
+def train_bpe(pieces, n_merges):
+    sequences = [list(piece.encode("utf-8")) for piece in pieces]
+    merges = []
+    for k in range(n_merges):
+        counts = count_pairs(sequences)
+        if not counts:
+            break
+        best = min(counts, key=lambda pair: (-counts[pair], pair))
+        sequences = [merge(sequence, best, 256 + k) for sequence in sequences]
+        merges.append(best)
+    return merges
+''',
+        },
+    ],
+    "encode": [
+        {
+            "name": "replays every merge in order (the same result as merging by rank)",
+            "code": '''
+class BytePairTokenizer:
+    def __init__(self, merges, special_tokens):
+        self.merges = [tuple(m) for m in merges]
+        self.special_tokens = special_tokens
+        self.vocab = {i: bytes([i]) for i in range(256)}
+        for k, (l, r) in enumerate(self.merges):
+            self.vocab[256 + k] = self.vocab[l] + self.vocab[r]
+        self.vocab.update({i: s.encode() for s, i in special_tokens.items()})
+    def encode(self, text, allowed_special=True):
+        if allowed_special and self.special_tokens:
+            pat = "(" + "|".join(re.escape(s) for s in sorted(self.special_tokens, key=lambda s: -len(s))) + ")"
+            parts = re.split(pat, text)
+        else:
+            parts = [text]
+        out = []
+        for i, part in enumerate(parts):
+            if i % 2:
+                out.append(self.special_tokens[part]); continue
+            for piece in pretokenize(part):
+                ids = list(piece.encode("utf-8"))
+                for k, pair in enumerate(self.merges):     # replaying every merge in order is the same thing
+                    ids = merge(ids, pair, 256 + k)
+                out += ids
+        return out
+''',
+        },
+        {
+            "name": "correct, after a wrong merge of exercise 2 (the test uses the reference)",
+            "code": '''
+def merge(ids, pair, new_id):
+    return ids
+class BytePairTokenizer:
+    def __init__(self, merges, special_tokens):
+        self.merges = [tuple(m) for m in merges]
+        self.special_tokens = special_tokens
+        self.vocab = {i: bytes([i]) for i in range(256)}
+        for k, (l, r) in enumerate(self.merges):
+            self.vocab[256 + k] = self.vocab[l] + self.vocab[r]
+        self.vocab.update({i: s.encode() for s, i in special_tokens.items()})
+    def encode(self, text, allowed_special=True):
+        if allowed_special and self.special_tokens:
+            pat = "(" + "|".join(re.escape(s) for s in sorted(self.special_tokens, key=lambda s: -len(s))) + ")"
+            parts = re.split(pat, text)
+        else:
+            parts = [text]
+        out = []
+        for i, part in enumerate(parts):
+            if i % 2:
+                out.append(self.special_tokens[part]); continue
+            for piece in pretokenize(part):
+                ids = list(piece.encode("utf-8"))
+                for k, pair in enumerate(self.merges):
+                    ids = merge(ids, pair, 256 + k)
+                out += ids
+        return out
+''',
+        },
+    ],
+    "decode": [
+        {
+            "name": "bytes().join and the default codec",
+            "code": '''
+def decode(ids, vocab):
+    return bytes().join([vocab[int(i)] for i in ids]).decode(errors="replace")
+''',
         },
     ],
 }
