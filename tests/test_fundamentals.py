@@ -218,6 +218,30 @@ def test_kmeans_plus_plus_picks_distinct_points_and_rejects_bad_input():
         kmeans.fit(X, k=2, centroids=torch.zeros(3, 2))
 
 
+
+def test_kmeans_plus_plus_draws_by_the_distance_to_the_nearest_chosen_centroid(one_thread):
+    # Four points on a line. The exact chance of each ordered triple of starting centroids: the first is
+    # uniform, each later one proportional to its squared distance to the NEAREST centroid chosen so far.
+    X = torch.tensor([[0.0], [1.0], [3.0], [10.0]], dtype=torch.float64)
+    exact = {}
+    for first in range(4):
+        to_first = (X[:, 0] - X[first, 0]) ** 2                       # (4,)
+        for second in range(4):
+            nearest = torch.minimum(to_first, (X[:, 0] - X[second, 0]) ** 2)
+            for third in range(4):
+                exact[first, second, third] = 0.25 * (to_first[second] / to_first.sum()).item() * (
+                    nearest[third] / nearest.sum()).item() if len({first, second, third}) == 3 else 0.0
+    draws, generator = 4000, gen(3)
+    seen = {}
+    for _ in range(draws):
+        start = kmeans.init_centroids(X, 3, generator=generator)[:, 0].tolist()
+        key = tuple(X[:, 0].tolist().index(value) for value in start)
+        seen[key] = seen.get(key, 0) + 1
+    assert set(seen) <= {key for key, p in exact.items() if p > 0}
+    for key, p in exact.items():  # every frequency within 5 standard errors of its probability
+        assert abs(seen.get(key, 0) / draws - p) <= 5 * math.sqrt(p * (1 - p) / draws) + 1e-9, key
+
+
 # ----------------------------------------------------------------------------- the bandit
 PROBS = [0.2, 0.5, 0.75, 0.4]
 
