@@ -14,6 +14,10 @@ benchmarks.py       StoryMC: a multiple-choice set from the story grammar, with 
 sampling.py         pass@k (unbiased, numerically stable), majority vote, self-consistency
 contamination.py    has the model seen the test set? n-gram overlap and min-k % probability
 emergence.py        sudden "emergence" as an artefact of an exact-match metric
+chain_of_thought.py addition written with its steps or as the answer only; exact match by digits,
+                    greedy or by majority vote (self-consistency)
+cot_model.py        the two shipped addition models (course_lib/assets/cot/), rebuilt by `llmcourse cot`;
+                    import it from its module (it stands on course_lib.pretrained, which imports this package)
 
 inputs.py holds the input checks they share.
 """

@@ -7,6 +7,7 @@
     llmcourse export ASSIGNMENT [CSV]      scores with each submission's status (graded/failed/missing)
     llmcourse pretrain [--out DIR]         rebuild the course's pretrained model (lessons 05-08 use it)
     llmcourse finetune [--out DIR]         rebuild the instruction-tuned model (lessons 06 and 08 use it)
+    llmcourse cot [--out DIR]              rebuild the addition models with and without written steps (lesson 08)
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     finetune.add_argument("--out", help="folder to write (default: the one shipped in the package)")
     finetune.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; fewer for a quick try)")
 
+    cot = commands.add_parser("cot", help="rebuild lesson 08's addition models (steps written out vs answer only)")
+    cot.add_argument("--out", help="folder to write (default: the one shipped in the package)")
+    cot.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; fewer for a quick try)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "workspace":
@@ -111,6 +116,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {out}: on held-out instructions, follow rate {greedy['follow_rate']:.2f} (greedy) and "
                   f"{sampled['follow_rate']:.2f} (sampled), stop rate {sampled['stop_rate']:.2f} (sampled); "
                   f"stories loss {card['stories_val_loss']:.3f}; {card['minutes']} minutes")
+        elif args.command == "cot":
+            import dataclasses
+
+            from course_lib.evaluation.cot_model import ASSETS, RECIPE, build_cot
+            recipe = RECIPE if args.steps is None else dataclasses.replace(
+                RECIPE, max_steps=args.steps, warmup_steps=min(RECIPE.warmup_steps, max(args.steps - 1, 0)))
+            out = args.out or ASSETS
+            card = build_cot(out, recipe)
+            steps, answer = card["accuracy"]["steps"]["greedy"], card["accuracy"]["answer"]["greedy"]
+            print(f"wrote {out}: greedy exact match by digits, steps written {steps}, answer only {answer}; "
+                  f"{card['minutes']} minutes")
     except (NotebookError, ValueError, RuntimeError, FileNotFoundError) as error:
         message = str(error).strip().splitlines()
         print(f"llmcourse {args.command}: {message[0] if message else type(error).__name__}", file=sys.stderr)
