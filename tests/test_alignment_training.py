@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import torch
 
 from course_lib.alignment import (
+    HACKING_STEPS,
     GRPOTrainer,
     PairBatches,
     PairwiseObjective,
@@ -14,7 +16,10 @@ from course_lib.alignment import (
     PPOTrainer,
     RewardModel,
     dpo_train,
+    feeling_count_reward,
     gold_reward,
+    gold_rewards,
+    overoptimisation_run,
     pad_id_of,
     preference_pairs,
     rollout_batch,
@@ -142,3 +147,40 @@ def test_grpo_step_reports_signal(policy_and_tokenizer):
                            group_size=4, prompts_per_step=2, max_new_tokens=16)
     stats = constant.step()
     assert stats["signal"] == 0.0 and stats["loss"] == 0.0            # equal rewards: no signal, no NaN
+
+
+def test_hacking_demo_proxy_up_gold_down_and_kl_limits_it(policy_and_tokenizer):
+    """The lesson's seeded reward-hacking configuration, as the notebook runs it (about 30 s).
+
+    Without KL the feeling-word counter climbs while the hidden judge's score falls and the policy
+    drifts tens of nats from the reference; with beta = 0.2 the drift stays small and gold does not fall.
+    """
+    policy, tokenizer = policy_and_tokenizer
+    before = [p.detach().clone() for p in policy.parameters()]
+    free = overoptimisation_run(policy, tokenizer, beta=0.0).history
+    held = overoptimisation_run(policy, tokenizer, beta=0.2).history
+    assert all(torch.equal(a, b) for a, b in zip(before, policy.parameters()))     # trained on copies
+    assert len(free["kl"]) == len(held["kl"]) == HACKING_STEPS
+
+    def first(key, h):
+        return sum(h[key][:4]) / 4
+
+    def last(key, h):
+        return sum(h[key][-4:]) / 4
+
+    assert last("score", free) > first("score", free) + 2.0, free["score"]        # the proxy rises
+    assert last("gold", free) < first("gold", free) - 1.0, free["gold"]           # the judge's score falls
+    assert last("kl", free) > 30.0, free["kl"]                                    # far from the reference
+    assert last("kl", held) < 15.0, held["kl"]                                    # the KL penalty holds it
+    assert last("gold", held) > last("gold", free) + 1.0
+    assert last("gold", held) >= first("gold", held) - 0.25, held["gold"]
+
+
+def test_feeling_count_reward_and_gold_rewards(rollouts):
+    texts = [r.text for r in rollouts[:8]]
+    expected = [sum(w in ("happy", "brave", "proud", "curious") for w in re.findall(r"[a-z]+", t.lower()))
+                - sum(w in ("sad", "tired", "scared", "hungry") for w in re.findall(r"[a-z]+", t.lower()))
+                for t in texts]
+    assert feeling_count_reward(rollouts[:8]).tolist() == expected
+    assert gold_rewards(rollouts[:8]).tolist() == gold_of(rollouts[:8]).tolist()
+    assert gold_rewards(rollouts[:8]).dtype == torch.float32

@@ -11,10 +11,12 @@ Read in this order:
 7. ``ppo_trainer.py``   PPO with a KL penalty, one step at a time;
 8. ``dpo.py``           DPO and IPO: preferences without a reward model;
 9. ``grpo.py``          GRPO: advantages from a group of answers, no value model;
-10. ``preference_training.py``  the DPO loop and the GRPO trainer.
+10. ``preference_training.py``  the DPO loop and the GRPO trainer;
+11. ``hacking.py``      reward hacking measured: a flawed proxy, with and without a KL penalty.
 """
 from course_lib.alignment.dpo import dpo_loss, implicit_rewards
-from course_lib.alignment.gold import feelings_of, gold_reward, prefers_first
+from course_lib.alignment.gold import feelings_of, gold_reward, gold_rewards, prefers_first
+from course_lib.alignment.hacking import HACKING_DEMO, HACKING_STEPS, feeling_count_reward, overoptimisation_run
 from course_lib.alignment.grpo import group_advantages, grpo_loss
 from course_lib.alignment.logprobs import (
     entropy,
@@ -40,8 +42,8 @@ from course_lib.alignment.rollouts import Rollout, pad_id_of, rollout_batch, sam
 
 __all__ = [
     "GRPOTrainer", "PPOConfig", "PPOTrainer", "dpo_train", "pair_logprobs", "PairBatches", "PairwiseObjective", "PreferencePair", "RewardModel", "Rollout",
-    "bradley_terry_loss", "dpo_loss", "entropy", "feelings_of", "gae", "gold_reward", "group_advantages",
-    "grpo_loss", "implicit_rewards", "kl_penalty", "masked_mean", "masked_sum", "pad_id_of", "pairwise_accuracy",
+    "HACKING_DEMO", "HACKING_STEPS", "bradley_terry_loss", "dpo_loss", "entropy", "feeling_count_reward", "feelings_of", "gae", "gold_reward", "gold_rewards", "group_advantages",
+    "grpo_loss", "implicit_rewards", "kl_penalty", "masked_mean", "masked_sum", "overoptimisation_run", "pad_id_of", "pairwise_accuracy",
     "ppo_clip_loss", "preference_pairs", "prefers_first", "response_logprobs", "rollout_batch", "sample_rollouts",
     "score_pairs", "sequence_logprobs", "token_logprobs", "transcript_batch", "value_loss", "whiten",
 ]

@@ -21,6 +21,8 @@ import math
 import random
 import re
 
+import torch
+
 from course_lib.data.sentences import split_sentences
 from course_lib.finetuning.tasks import PLEASANT, UNPLEASANT, WriteExample, follows_instruction
 
@@ -43,6 +45,11 @@ def gold_reward(example: WriteExample, text: str, stopped: bool) -> float:
     rambling = max(0, len(sentences) - MAX_SENTENCES)
     return ((1.0 if on_topic else -1.0) + mood - 0.5 * repeated - 0.5 * rambling
             - (0.0 if stopped else 1.0))
+
+
+def gold_rewards(rollouts) -> torch.Tensor:
+    """The hidden judge's score of each rollout (anything with ``example``, ``text``, ``stopped``): (B,)."""
+    return torch.tensor([gold_reward(r.example, r.text, r.stopped) for r in rollouts], dtype=torch.float32)
 
 
 def prefers_first(gold_a: float, gold_b: float, rng: random.Random, sharpness: float = 2.0) -> bool:

@@ -73,6 +73,7 @@ class PPOTrainer:
         self.pad_id = pad_id_of(tokenizer)
         self.rng = random.Random(self.config.seed)
         self.steps = 0
+        self.last_rollouts: list[Rollout] = []                  # the answers of the latest step
         self.history: dict[str, list[float]] = {k: [] for k in
                                                 ("score", "gold", "kl", "tokens", "clip_fraction", "loss")}
 
@@ -87,6 +88,7 @@ class PPOTrainer:
         self.policy.eval()
         rollouts = sample_rollouts(self.policy, self.tokenizer, examples, max_new_tokens=config.max_new_tokens,
                                    seed=config.seed * 100_003 + self.steps)
+        self.last_rollouts = rollouts
         scores = torch.as_tensor(self.reward_fn(rollouts), dtype=torch.float32)        # (B,)
         inputs, targets, padding_mask = rollout_batch(rollouts, self.pad_id)           # (B, T) each
         mask = targets != -100                                                         # (B, T) response tokens
