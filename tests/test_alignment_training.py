@@ -25,6 +25,7 @@ from course_lib.alignment import (
     rollout_batch,
     sample_rollouts,
     score_pairs,
+    scorecard,
     transcript_batch,
 )
 from course_lib.finetuning import write_examples
@@ -184,3 +185,18 @@ def test_feeling_count_reward_and_gold_rewards(rollouts):
     assert feeling_count_reward(rollouts[:8]).tolist() == expected
     assert gold_rewards(rollouts[:8]).tolist() == gold_of(rollouts[:8]).tolist()
     assert gold_rewards(rollouts[:8]).dtype == torch.float32
+
+
+def test_scorecard_of_the_reference_is_zero_kl_and_moves_with_the_policy(policy_and_tokenizer):
+    policy, tokenizer = policy_and_tokenizer
+    examples = write_examples(12, "test", seed=3)
+    card = scorecard(policy, policy, tokenizer, examples, max_new_tokens=48, seed=4)
+    again = sample_rollouts(policy, tokenizer, examples, max_new_tokens=48, seed=4)
+    assert [r.text for r in card.rollouts] == [r.text for r in again]
+    assert card.kl == 0.0 and card.gold == pytest.approx(gold_of(again).mean().item())
+    assert card.tokens == pytest.approx(sum(len(r.response_ids) for r in again) / len(again))
+    moved = copy.deepcopy(policy)
+    with torch.no_grad():
+        moved.lm_head.weight.add_(0.05 * torch.randn_like(moved.lm_head.weight))
+    # k1 on the policy's own samples: a Monte-Carlo estimate of KL(moved || policy), positive on average
+    assert scorecard(moved, policy, tokenizer, examples, max_new_tokens=48, seed=4).kl > 0.0

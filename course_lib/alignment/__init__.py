@@ -12,7 +12,8 @@ Read in this order:
 8. ``dpo.py``           DPO and IPO: preferences without a reward model;
 9. ``grpo.py``          GRPO: advantages from a group of answers, no value model;
 10. ``preference_training.py``  the DPO loop and the GRPO trainer;
-11. ``hacking.py``      reward hacking measured: a flawed proxy, with and without a KL penalty.
+11. ``hacking.py``      reward hacking measured: a flawed proxy, with and without a KL penalty;
+12. ``scorecard.py``    gold reward and KL of any policy on held-out prompts, to compare methods.
 """
 from course_lib.alignment.dpo import dpo_loss, implicit_rewards
 from course_lib.alignment.gold import feelings_of, gold_reward, gold_rewards, prefers_first
@@ -38,6 +39,7 @@ from course_lib.alignment.reward_model import (
     pairwise_accuracy,
     score_pairs,
 )
+from course_lib.alignment.scorecard import Scorecard, scorecard
 from course_lib.alignment.rollouts import Rollout, pad_id_of, rollout_batch, sample_rollouts, transcript_batch
 
 __all__ = [
@@ -45,5 +47,5 @@ __all__ = [
     "HACKING_DEMO", "HACKING_STEPS", "bradley_terry_loss", "dpo_loss", "entropy", "feeling_count_reward", "feelings_of", "gae", "gold_reward", "gold_rewards", "group_advantages",
     "grpo_loss", "implicit_rewards", "kl_penalty", "masked_mean", "masked_sum", "overoptimisation_run", "pad_id_of", "pairwise_accuracy",
     "ppo_clip_loss", "preference_pairs", "prefers_first", "response_logprobs", "rollout_batch", "sample_rollouts",
-    "score_pairs", "sequence_logprobs", "token_logprobs", "transcript_batch", "value_loss", "whiten",
+    "Scorecard", "score_pairs", "scorecard", "sequence_logprobs", "token_logprobs", "transcript_batch", "value_loss", "whiten",
 ]
