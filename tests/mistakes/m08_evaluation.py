@@ -4,6 +4,7 @@ MISTAKES maps an answer cell's grade_id to plausible wrong answers a learner wri
 ``code`` replaces the whole answer cell, and the failure message of the test cell(s) that
 follow must contain ``says`` (case-insensitive). The first entry of each list is also used
 when a whole mistaken notebook is autograded.
+ALTERNATIVES holds correct answers written differently from the solution; each must pass.
 """
 
 MISTAKES = {
@@ -654,6 +655,148 @@ def pass_at_k(n, c, k):
     return 1.0 - all_wrong
 ''',
             "says": "c > n",
+        },
+    ],
+}
+
+ALTERNATIVES = {
+    "precision_recall_f1": [
+        {
+            "name": "tensor counts, zero division by torch.where",
+            "code": """
+def precision_recall_f1(predictions, targets):
+    p, t = torch.as_tensor(predictions).long(), torch.as_tensor(targets).long()
+    tp = ((p == 1) & (t == 1)).sum().double()
+    fp = ((p == 1) & (t == 0)).sum().double()
+    fn = ((p == 0) & (t == 1)).sum().double()
+    safe = lambda a, b: (a / b).item() if b > 0 else 0.0
+    precision, recall = safe(tp, tp + fp), safe(tp, tp + fn)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return precision, recall, f1
+""",
+        },
+    ],
+    "roc_auc": [
+        {
+            "name": "trapezoids under the ROC curve from (0, 0)",
+            "code": """
+def roc_auc(scores, labels):
+    scores, labels = torch.as_tensor(scores, dtype=torch.float64), torch.as_tensor(labels).bool()
+    pos, neg = scores[labels], scores[~labels]
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("needs both classes")
+    thresholds = torch.cat([torch.tensor([float("inf")], dtype=torch.float64), scores.unique().flip(0)])
+    tpr = torch.stack([(pos >= t).double().mean() for t in thresholds])
+    fpr = torch.stack([(neg >= t).double().mean() for t in thresholds])
+    return torch.trapezoid(tpr, fpr).item()
+""",
+        },
+        {
+            "name": "Mann-Whitney U from average ranks",
+            "code": """
+def roc_auc(scores, labels):
+    s = [float(x) for x in scores]
+    y = [int(v) for v in labels]
+    n_pos, n_neg = sum(y), len(y) - sum(y)
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("needs both classes")
+    order = sorted(range(len(s)), key=lambda i: s[i])
+    ranks = [0.0] * len(s)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and s[order[j + 1]] == s[order[i]]:
+            j += 1
+        for m in range(i, j + 1):
+            ranks[order[m]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = sum(r for r, label in zip(ranks, y) if label == 1)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+""",
+        },
+    ],
+    "sliding_window_perplexity": [
+        {
+            "name": "float32 cross-entropy, a while loop over windows",
+            "code": """
+def sliding_window_perplexity(model, ids, context_length, stride):
+    if stride < 1 or stride > context_length:
+        raise ValueError("stride must be in 1 .. context_length")
+    N = len(ids)
+    total, previous_end = 0.0, 0
+    end = min(context_length, N - 1)
+    with torch.no_grad():
+        while True:
+            begin = max(0, end - context_length)
+            logits, _ = model(ids[begin:end].unsqueeze(0))
+            targets = ids[begin + 1:end + 1].clone()
+            targets[: len(targets) - (end - previous_end)] = -100       # scored by an earlier window
+            total += F.cross_entropy(logits[0], targets, ignore_index=-100, reduction="sum").item()
+            previous_end = end
+            if end == N - 1:
+                break
+            end = min(end + stride, N - 1)
+    return math.exp(total / (N - 1))
+""",
+        },
+    ],
+    "option_loglikelihood": [
+        {
+            "name": "float32 cross-entropy over the option's positions",
+            "code": """
+def option_loglikelihood(model, tokenizer, context, option):
+    stripped = context.rstrip()
+    option = context[len(stripped):] + option
+    context_ids = tokenizer.encode(stripped)
+    whole = tokenizer.encode(stripped + option)
+    if whole[:len(context_ids)] != context_ids:
+        raise ValueError("a token spans the join")
+    ids = torch.tensor(whole)
+    with torch.no_grad():
+        logits, _ = model(ids[None, :-1])
+    start = len(context_ids) - 1                       # the logits that predict the option's first token
+    return -F.cross_entropy(logits[0, start:], ids[start + 1:], reduction="sum").item()
+""",
+        },
+    ],
+    "expected_calibration_error": [
+        {
+            "name": "bin index by ceil(c * n) - 1, plain Python",
+            "code": """
+def expected_calibration_error(confidences, correct, n_bins=10):
+    c = [float(x) for x in confidences]
+    y = [float(v) for v in correct]
+    bins = {}
+    for ci, yi in zip(c, y):
+        b = max(math.ceil(ci * n_bins) - 1, 0)
+        bins.setdefault(b, []).append((ci, yi))
+    return sum(len(m) / len(c) * abs(sum(v for _, v in m) / len(m) - sum(x for x, _ in m) / len(m))
+               for m in bins.values())
+""",
+        },
+    ],
+    "pass_at_k": [
+        {
+            "name": "exact integers: 1 - comb(n - c, k) / comb(n, k)",
+            "code": """
+from math import comb
+def pass_at_k(n, c, k):
+    if k > n or c > n:
+        raise ValueError("need k <= n and c <= n")
+    return 1 - comb(n - c, k) / comb(n, k)
+""",
+        },
+        {
+            "name": "product over the k draws",
+            "code": """
+def pass_at_k(n, c, k):
+    if k > n or c > n:
+        raise ValueError("need k <= n and c <= n")
+    all_wrong = 1.0
+    for i in range(k):
+        all_wrong *= (n - c - i) / (n - i)
+    return 1.0 - max(all_wrong, 0.0)
+""",
         },
     ],
 }
