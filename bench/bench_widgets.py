@@ -44,6 +44,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from course_lib.scaling import fit_sweep, load_sweep  # noqa: E402
 from course_lib.widgets.batch_noise import batch_noise_explorer  # noqa: E402
 from course_lib.widgets.bpe_explorer import bpe_explorer  # noqa: E402
+from course_lib.widgets.emergence_explorer import emergence_explorer  # noqa: E402
 from course_lib.widgets.explorer import figure_png  # noqa: E402
 from course_lib.widgets.gradient_descent_explorer import descent_explorer  # noqa: E402
 from course_lib.widgets.hiker import hiker_explorer  # noqa: E402
@@ -52,6 +53,7 @@ from course_lib.widgets.optimizer_race import race_explorer  # noqa: E402
 from course_lib.widgets.sampling_explorer import sampling_explorer  # noqa: E402
 from course_lib.widgets.scaling_explorer import scaling_explorer  # noqa: E402
 from course_lib.widgets.softmax_temperature import temperature_explorer  # noqa: E402
+from course_lib.widgets.threshold_explorer import threshold_explorer  # noqa: E402
 
 TARGET_MS = 200.0
 
@@ -107,6 +109,8 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     next_token_logits = 2 * torch.randn(64, generator=generator)  # (V,) as lesson 03 shows them
     stories_law = fit_sweep(load_sweep()["rows"])
+    right = torch.rand(200, generator=generator) < 0.55                        # lesson 08: is the answer right?
+    confidence = (0.25 + 0.75 * torch.rand(200, generator=generator) ** (1 - 0.5 * right.double())).round(decimals=2)
     # (lesson, explorer, how the lesson makes it, the sliders to move)
     cases = [
         ("01", "hiker", hiker_explorer, ["lr", "steps"]),
@@ -119,6 +123,8 @@ def main() -> None:
         ("07", "optimizer race", race_explorer, ["lr_adam", "steps"]),
         ("07", "L1 vs L2", penalty_explorer, ["strength"]),
         ("07", "batch size and noise", batch_noise_explorer, ["batch_size", "lr"]),
+        ("08", "threshold", lambda: threshold_explorer(confidence, right.long()), ["threshold"]),
+        ("08", "emergence", lambda: emergence_explorer(length=10), ["length"]),
     ]
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch threads 1; {n} moves per slider")
     header = (f"{'lesson':<7}{'explorer':<22}{'slider':<12}{'first ms':>9}{'median ms':>11}{'slowest':>9}"
