@@ -258,9 +258,9 @@ def test_self_grade_works_from_a_notebook_cell(tmp_path):
     try:
         error = kernel.run(f"from course_lib.pipeline import self_grade\nreport = self_grade({str(path)!r})\n"
                            "assert (report.score, report.max_score) == (5.0, 5.0), report.table()")
-        kernel.client.execute_interactive("self_grade('00_toy.ipynb')", timeout=300, output_hook=lambda m: outputs.append(m)
-                                          if m["header"]["msg_type"] in ("stream", "execute_result", "display_data",
-                                                                         "error") else None)
+        shown_kinds = ("stream", "execute_result", "display_data", "error")
+        kernel.client.execute_interactive("self_grade('00_toy.ipynb')", timeout=300, output_hook=lambda m: (
+            outputs.append(m) if m["header"]["msg_type"] in shown_kinds else None))
     finally:
         kernel.close()
     assert error is None, error
