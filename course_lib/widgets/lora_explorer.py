@@ -90,7 +90,8 @@ def draw_lora(axes, picture: LoRAPicture) -> None:
     shown = picture.singular_values[:SHOWN]
     index = np.arange(1, len(shown) + 1)
     floor = max(shown.max(), 1e-12) * 1e-4      # zeros drawn at the bottom of the log axis
-    ax_values.bar(index, np.maximum(shown, floor), color="tab:green",
+    zero = shown <= TINY * max(shown.max(), 1e-300)   # drawn as light stubs at the bottom of the log axis
+    ax_values.bar(index, np.maximum(shown, floor), color=np.where(zero, "#d9d9d9", "tab:green"),
                   label=f"LoRA r = {picture.rank}: (alpha / r) B A")
     if picture.full_singular_values is not None:
         full = picture.full_singular_values[:SHOWN]
