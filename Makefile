@@ -36,6 +36,7 @@ lab: $(VENV)/.lab
 
 test: $(VENV)/.test
 	@command -v chromium >/dev/null || ./.ci/install-chromium || echo "chromium unavailable: browser tests will skip"
+	@command -v bwrap >/dev/null || ./.ci/install-bubblewrap || echo "bubblewrap unavailable: grading runs unsandboxed, its attack tests skip"
 	$(BIN)/python -m pytest
 
 test-fast: $(VENV)/.test

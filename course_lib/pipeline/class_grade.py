@@ -1,13 +1,18 @@
-"""Autograde a whole class with nbgrader, so that one bad submission never stops the batch.
+"""Autograde a whole class with nbgrader, in parallel, so that no submission can stop the batch or touch another.
 
 nbgrader grades submissions one after another in one process; a notebook that is not JSON, a
 kernel that crashes, or a memory hog either stops the batch or shows up in the export as a plain
 0, which looks exactly like a student who scored nothing. Here each submission is graded by its
-own ``nbgrader autograde --student`` process:
+own process (``course_lib.pipeline.autograde``: nbgrader's autograder with the course's safeguards):
 
-- with a wall-clock limit (the whole process group is killed past it),
-- with an address-space limit inherited by the notebook's kernel (a memory hog gets MemoryError),
-- after a check that each notebook file is a readable notebook.
+- its kernel runs in a sandbox (``course_lib.pipeline.sandbox``): its own copy of the submission,
+  no other files of the course, no network, its own process namespace, limits on CPU time, memory,
+  processes and file size; where the sandbox cannot run, a warning says so and why it matters;
+- with a wall-clock limit (the grading process group is killed past it); its log goes to a file,
+  so a process that keeps a pipe open cannot hang the batch;
+- after a check that each notebook file is a readable notebook;
+- several at once (``workers``), each result written (temporary file, then rename) as soon as it
+  is known; a re-run skips submissions already graded from the same files (a crash loses nothing).
 
 Every submission ends with a status: ``graded``, ``failed`` (with the reason) or ``missing``.
 ``export_grades`` writes them next to the scores, so a failure is never mistaken for a zero.
@@ -15,6 +20,7 @@ Every submission ends with a status: ``graded``, ``failed`` (with the reason) or
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -23,9 +29,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from course_lib.pipeline.autograde import NOTE_PREFIX
 from course_lib.pipeline.nbgrader_cli import nbgrader_env, run_nbgrader
 from course_lib.pipeline.notebooks import NotebookError, read_notebook
 
@@ -36,6 +46,24 @@ class SubmissionStatus:
     assignment: str
     status: str        # "graded", "failed" or "missing"
     reason: str = ""
+    notes: str = ""    # what the grader changed back (tampered cells), one line per change
+    seconds: float = 0.0
+    fingerprint: str = ""  # of the submission and the lesson: a re-run skips what is unchanged
+
+
+_CONTROL = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain_text(text: str) -> str:
+    """``text`` without terminal control sequences or control characters (newlines and tabs kept)."""
+    return _CONTROL.sub("", str(text))
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that no spreadsheet reads as a formula: text starting with = + - @ tab or CR gets a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def status_file(root: Path, assignment: str) -> Path:
@@ -54,7 +82,9 @@ def load_statuses(root: Path, assignment: str) -> dict[str, SubmissionStatus]:
     path = status_file(root, assignment)
     if not path.exists():
         return {}
-    return {s: SubmissionStatus(**row) for s, row in json.loads(path.read_text()).items()}
+    known = SubmissionStatus.__dataclass_fields__
+    return {s: SubmissionStatus(**{k: v for k, v in row.items() if k in known})
+            for s, row in json.loads(path.read_text()).items()}
 
 
 def prepare_gradebook(root: Path, assignment: str) -> None:
@@ -71,12 +101,41 @@ def prepare_gradebook(root: Path, assignment: str) -> None:
 def _reason_from_log(log: str) -> str:
     if "Kernel died" in log or "DeadKernelError" in log:
         return "the notebook's kernel died (a crash, os._exit, or running out of memory)"
-    errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+    errors = [line for line in log.splitlines() if ("ERROR" in line or "Error" in line)
+              and not line.startswith(NOTE_PREFIX)]
     return errors[-1].strip()[:300] if errors else "nbgrader exited with an error"
 
 
-def grade_submission(root: Path, assignment: str, student: str, timeout_s: float, memory_bytes: int
-                     ) -> SubmissionStatus:
+def fingerprint(root: Path, assignment: str, student: str) -> str:
+    """A digest of the student's files and the lesson's source: a re-run regrades only when one changed."""
+    digest = hashlib.sha256()
+    for folder in (root / "submitted" / student / assignment, root / "solutions" / assignment):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()) if folder.is_dir() else []:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """How one grading slot runs its submission's kernel."""
+    slot: int = 0
+    sandbox: bool = True
+    threads: int = 1
+
+
+def grade_submission(root: Path, assignment: str, student: str, timeout_s: float, memory_bytes: int,
+                     worker: Worker = Worker()) -> SubmissionStatus:
+    start = time.perf_counter()
+    status = _grade(root, assignment, student, timeout_s, memory_bytes, worker)
+    status.reason, status.notes = plain_text(status.reason), plain_text(status.notes)
+    status.seconds = round(time.perf_counter() - start, 1)
+    return status
+
+
+def _grade(root: Path, assignment: str, student: str, timeout_s: float, memory_bytes: int, worker: Worker
+           ) -> SubmissionStatus:
+    from course_lib.pipeline.sandbox import FIRST_UID
+
     folder = root / "submitted" / student / assignment
     notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
     if not notebooks:
@@ -87,48 +146,110 @@ def grade_submission(root: Path, assignment: str, student: str, timeout_s: float
         except NotebookError as error:
             return SubmissionStatus(student, assignment, "failed", str(error))
 
-    def limit_memory():  # runs in the child before exec; the kernel inherits the limit
+    def limit_memory():  # runs in the child before exec; an unsandboxed kernel inherits the limit
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
-    process = subprocess.Popen(command, cwd=root, env=nbgrader_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-                               start_new_session=True, preexec_fn=limit_memory)
-    try:
-        log, _ = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
-        process.communicate()
-        return SubmissionStatus(student, assignment, "failed", f"grading took longer than {timeout_s:g} s")
+    command = [sys.executable, "-m", "course_lib.pipeline.autograde", assignment, student]
+    if worker.sandbox:
+        command += [f"--SandboxedKernelManager.{key}={value}" for key, value in {
+            "uid": FIRST_UID + worker.slot, "memory_bytes": memory_bytes, "cpu_seconds": int(timeout_s),
+            "threads": worker.threads}.items()]
+    else:
+        command.append("--no-sandbox")
+    if "db_url" not in (root / "nbgrader_config.py").read_text():  # parallel graders wait for SQLite's lock
+        command.append(f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}?timeout=120")
+    env = nbgrader_env({"OMP_NUM_THREADS": str(worker.threads)})
+    # The log goes to a file: a process that inherits it cannot keep the batch waiting for a pipe's end.
+    with tempfile.TemporaryFile(mode="w+", errors="replace") as log_file:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=None if worker.sandbox else limit_memory)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # nbgrader and (sandboxed or not) the kernel it started
+            process.wait()
+            return SubmissionStatus(student, assignment, "failed", f"grading took longer than {timeout_s:g} s")
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # anything left in the grading process's group
+            except ProcessLookupError:
+                pass
+        log_file.seek(0)
+        log = log_file.read()
+    notes = "\n".join(line[len(NOTE_PREFIX):] for line in log.splitlines() if line.startswith(NOTE_PREFIX))
     if process.returncode != 0:
-        return SubmissionStatus(student, assignment, "failed", _reason_from_log(log))
-    return SubmissionStatus(student, assignment, "graded")
+        return SubmissionStatus(student, assignment, "failed", _reason_from_log(log), notes)
+    return SubmissionStatus(student, assignment, "graded", "", notes)
+
+
+def default_workers(memory_gb: float) -> int:
+    """As many submissions at once as there are cores, and as fit in memory at ``memory_gb`` each."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(os.cpu_count() or 1, int(memory // max(memory_gb, 0.5))))
 
 
 def grade_class(root: str | os.PathLike, assignment: str, students: list[str] | None = None,
-                timeout_s: float = 1800, memory_gb: float = 4.0, verbose: bool = True
+                timeout_s: float = 1800, memory_gb: float = 4.0, verbose: bool = True,
+                workers: int | None = None, again: bool = False, sandbox: bool | None = None
                 ) -> list[SubmissionStatus]:
-    """Autograde every submission of ``assignment`` under ``root/submitted``; return the statuses."""
+    """Autograde every submission of ``assignment`` under ``root/submitted``; return the statuses.
+
+    ``workers`` submissions are graded at once (default: cores, as memory allows). Submissions
+    already graded from the same files are kept, unless ``again``. ``sandbox`` None: use the
+    sandbox where it can run (a warning says when it cannot); False: never (trusted notebooks only).
+    """
+    from course_lib.pipeline.sandbox import RISK, sandbox_problem
+
     root = Path(root).resolve()
     if not re.fullmatch(r"[\w.-]+", assignment):
         raise ValueError(f"assignment: expected a folder name like 01_fundamentals, got {assignment!r}")
     submitted = root / "submitted"
     if students is None:
         students = sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []
+    problem = sandbox_problem() if sandbox is not False else "the sandbox was turned off"
+    if problem is not None and sandbox is not False:
+        print(f"WARNING: grading without a sandbox: {problem}; {RISK}", file=sys.stderr, flush=True)
+    workers = max(1, min(workers or default_workers(memory_gb), len(students) or 1, os.cpu_count() or 1))
+    threads = max(1, (os.cpu_count() or 1) // workers)
     prepare_gradebook(root, assignment)
     statuses = load_statuses(root, assignment)
-    results = []
-    for student in students:
+    prints = {s: fingerprint(root, assignment, s) for s in students}
+    todo = [s for s in students if again or statuses.get(s) is None or statuses[s].status == "missing"
+            or statuses[s].fingerprint != prints[s]]
+    results = {s: statuses[s] for s in students if s not in todo}
+    lock, slots = threading.Lock(), list(range(workers))
+
+    def grade_one(student: str) -> SubmissionStatus:
+        with lock:
+            slot = slots.pop()
         try:
-            status = grade_submission(root, assignment, student, timeout_s, int(memory_gb * 2**30))
+            return grade_submission(root, assignment, student, timeout_s, int(memory_gb * 2**30),
+                                    Worker(slot, problem is None, threads))
         except Exception as error:  # never lose the rest of the class to one submission
-            status = SubmissionStatus(student, assignment, "failed", f"{type(error).__name__}: {error}")
-        statuses[student] = status
-        _write_json(status_file(root, assignment), {s: asdict(v) for s, v in statuses.items()})
-        results.append(status)
-        if verbose:
-            print(f"{student:>20}  {status.status:<7} {status.reason}", flush=True)
-    return results
+            return SubmissionStatus(student, assignment, "failed", plain_text(f"{type(error).__name__}: {error}"))
+        finally:
+            with lock:
+                slots.append(slot)
+
+    progress = _progress(len(todo), verbose)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in as_completed([pool.submit(grade_one, s) for s in todo]):
+            status = future.result()
+            status.fingerprint = prints[status.student] if status.status != "missing" else ""
+            statuses[status.student] = results[status.student] = status
+            _write_json(status_file(root, assignment), {s: asdict(v) for s, v in statuses.items()})
+            progress.update(1)
+            if verbose:
+                progress.write(f"{plain_text(status.student)[:20]:>20}  {status.status:<7} {status.seconds:6.1f} s  "
+                               f"{status.reason}" + "".join(f"\n{'':>22}note: {n}" for n in status.notes.splitlines()))
+    progress.close()
+    return [results[s] for s in students]
+
+
+def _progress(total: int, verbose: bool):
+    from tqdm import tqdm
+    return tqdm(total=total, desc="grading", unit="notebook", disable=not verbose, file=sys.stderr)
 
 
 def export_grades(root: str | os.PathLike, assignment: str, out: str | os.PathLike) -> Path:
@@ -145,7 +266,7 @@ def export_grades(root: str | os.PathLike, assignment: str, out: str | os.PathLi
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         for student, status in sorted(statuses.items()):
             row = {"student_id": student, "assignment": assignment, "status": status.status,
-                   "score": "", "max_score": "", "reason": status.reason}
+                   "score": "", "max_score": "", "reason": status.reason, "notes": status.notes}
             if status.status == "graded":
                 try:
                     submission = gradebook.find_submission(assignment, student)
@@ -163,8 +284,8 @@ def export_grades(root: str | os.PathLike, assignment: str, out: str | os.PathLi
     fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", newline="") as handle:
         writer = csv.DictWriter(handle, ["student_id", "assignment", "status", "score", "max_score",
-                                         "reason", *test_names], restval="")
+                                         "reason", "notes", *test_names], restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     os.replace(temporary, out)
     return out

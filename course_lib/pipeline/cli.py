@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--student", action="append", help="only these students (repeatable)")
     grade.add_argument("--timeout", type=float, default=1800, help="seconds per submission (default 1800)")
     grade.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per submission")
+    grade.add_argument("--workers", type=int, help="submissions graded at once (default: cores, as memory allows)")
+    grade.add_argument("--again", action="store_true", help="regrade submissions already graded from the same files")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run kernels without the sandbox (only for notebooks you trust)")
     grade.add_argument("--root", help="course folder (default: found from the current folder)")
 
     export = commands.add_parser("export", help="write grades with statuses to a CSV")
@@ -86,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "grade":
             from course_lib.pipeline.class_grade import grade_class
             statuses = grade_class(_course_root(args.root), args.assignment, args.student,
-                                   timeout_s=args.timeout, memory_gb=args.memory_gb)
+                                   timeout_s=args.timeout, memory_gb=args.memory_gb, workers=args.workers,
+                                   again=args.again, sandbox=False if args.no_sandbox else None)
             failed = [s for s in statuses if s.status != "graded"]
             print(f"{len(statuses) - len(failed)} graded, {len(failed)} failed or missing")
         elif args.command == "export":

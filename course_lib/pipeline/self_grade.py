@@ -15,6 +15,12 @@ notebook runs top to bottom in a fresh kernel with ``NBGRADER_EXECUTION`` set, a
 cell scores its points when it raises nothing. When the instructor source (solutions/) is next to
 the course, its hidden tests are used too; otherwise the release's visible tests are, and the
 table says why. A renamed copy ("01_fundamentals-Copy1.ipynb") still finds its lesson.
+
+Only the lesson's test cells count: a cell that claims to be a test the lesson does not have, or
+repeats one, is run as an ordinary cell. Course files found in the notebook's own folder (a
+``solutions/`` or ``nbgrader_config.py`` handed in with it) are ignored. The kernel runs in the
+grading sandbox (``course_lib.pipeline.sandbox``) where the machine can run it; the table says so
+when it cannot.
 """
 from __future__ import annotations
 
@@ -52,6 +58,7 @@ class GradeReport:
     results: list[ExerciseResult] = field(default_factory=list)
     problem: str = ""                       # set when the run stopped early (kernel died, ...)
     why: str = ""                           # why only the visible tests were used, when they were
+    sandbox: str = ""                       # set when the kernel ran without the grading sandbox
     printed: bool = field(default=False, repr=False)  # self_grade has printed the table already
 
     @property
@@ -73,6 +80,8 @@ class GradeReport:
             lines.append(f"  {self.mode}: {self.why}")
         if self.problem:
             lines.append(f"  note: {self.problem}")
+        if self.sandbox:
+            lines.append(f"  sandbox: {self.sandbox}")
         return "\n".join(lines)
 
     def _ipython_display_(self) -> None:
@@ -112,7 +121,9 @@ def find_reference(notebook: Path, submission=None) -> tuple[Path | None, str, s
     The instructor source (solutions/, with hidden tests) when it is in the course folder, else
     the release (notebooks/). Without either, (None, visible, why): the notebook's own tests are used.
     """
-    root = find_course_root(notebook.parent) or find_course_root(Path.cwd())
+    own = notebook.parent.resolve()  # course files beside the notebook came with it: never trusted
+    roots = [find_course_root(start) for start in (own.parent, Path.cwd()) if start.resolve() != own]
+    root = next((r for r in roots if r is not None and r != own), None)
     if root is None:
         return None, VISIBLE, ("no course folder (one with nbgrader_config.py) around this notebook, so "
                                "its own test cells were used as they are")
@@ -153,6 +164,18 @@ def restore_locked_cells(submission, reference):
     return nb
 
 
+def only_lesson_tests(nb, reference):
+    """Cells of ``nb`` that claim a test the reference lacks, or repeat one, become ordinary cells (in place)."""
+    lesson, seen = _test_ids(reference), set()
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid is not None and (gid in seen or (is_test_cell(cell) and gid not in lesson)):
+            del cell.metadata["nbgrader"]
+        elif gid is not None:
+            seen.add(gid)
+    return nb
+
+
 def _first_error(cell) -> str | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -180,12 +203,18 @@ def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = No
     if not any(is_test_cell(c) for c in ref_nb.cells):
         raise NotebookError(f"{path}: no graded test cells, so not a lesson notebook")
 
-    nb = strip_outputs(restore_locked_cells(submission, ref_nb))
+    nb = strip_outputs(restore_locked_cells(only_lesson_tests(copy.deepcopy(submission), ref_nb), ref_nb))
     report = GradeReport(notebook=path, mode=mode, why=why)
+    from course_lib.pipeline.sandbox import SandboxedKernelManager, sandbox_problem
+    unsandboxed = sandbox_problem()
+    if unsandboxed:
+        report.sandbox = f"none ({unsandboxed}): the notebook ran as you, with access to your files"
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # heavy demo cells skip, as under nbgrader
+    sandbox = {} if unsandboxed else {"kernel_manager_class": SandboxedKernelManager}
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent.resolve())}})
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent.resolve())}},
+                            **sandbox)
     # The kernel's own start-up messages (a warning about its TCP transport) would show in red in the
     # learner's cell: they go to a file instead, read only to explain a kernel that died.
     kernel_log = tempfile.TemporaryFile(mode="w+")
