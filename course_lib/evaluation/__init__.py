@@ -18,6 +18,8 @@ chain_of_thought.py addition written with its steps or as the answer only; exact
                     greedy or by majority vote (self-consistency)
 cot_model.py        the two shipped addition models (course_lib/assets/cot/), rebuilt by `llmcourse cot`;
                     import it from its module (it stands on course_lib.pretrained, which imports this package)
+report_card.py      several models, the same benchmarks (StoryMC, instructions, stories loss), one row
+                    each; import it from its module (it stands on course_lib.finetuning)
 
 inputs.py holds the input checks they share.
 """
