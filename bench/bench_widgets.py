@@ -150,7 +150,7 @@ def main() -> None:
               "key press to the new picture on the page, comm round trip included")
         for lesson, rows in json.loads(browser.read_text()).items():
             for name, row in rows.items():
-                print(f"{lesson:<7}{name:<22}median {row['median_ms']:>5} ms, slowest {row['slowest_ms']:>5} ms, "
+                print(f"{lesson[:2]:<7}{name:<22}median {row['median_ms']:>5} ms, slowest {row['slowest_ms']:>5} ms, "
                       f"{row['median_ms'] / TARGET_MS:.2f} of the target")
 
 if __name__ == "__main__":
