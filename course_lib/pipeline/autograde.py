@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import sys
 
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from nbconvert.preprocessors.sanitize import SanitizeHTML
+from traitlets import Bool
 
 NOTE_PREFIX = "course-note: "
 FLAGS = ("grade", "solution", "locked", "task", "points")
@@ -120,6 +121,8 @@ class CourseScoring(NbGraderPreprocessor):
 
 class SafeOutputs(SanitizeHTML):
     """nbconvert's SanitizeHTML on outputs and on the learner's own text; the lesson's locked cells are kept."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors start disabled
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" and cell.get("metadata", {}).get("nbgrader", {}).get("locked"):

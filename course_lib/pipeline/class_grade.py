@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -146,24 +145,20 @@ def _grade(root: Path, assignment: str, student: str, timeout_s: float, memory_b
         except NotebookError as error:
             return SubmissionStatus(student, assignment, "failed", str(error))
 
-    def limit_memory():  # runs in the child before exec; an unsandboxed kernel inherits the limit
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
     command = [sys.executable, "-m", "course_lib.pipeline.autograde", assignment, student]
     if worker.sandbox:
         command += [f"--SandboxedKernelManager.{key}={value}" for key, value in {
             "uid": FIRST_UID + worker.slot, "memory_bytes": memory_bytes, "cpu_seconds": int(timeout_s),
             "threads": worker.threads}.items()]
-    else:
-        command.append("--no-sandbox")
+    else:  # util-linux's prlimit sets the limit that the kernel inherits (no preexec_fn: we run in threads)
+        command = ["prlimit", f"--as={memory_bytes}", "--", *command, "--no-sandbox"]
     if "db_url" not in (root / "nbgrader_config.py").read_text():  # parallel graders wait for SQLite's lock
         command.append(f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}?timeout=120")
     env = nbgrader_env({"OMP_NUM_THREADS": str(worker.threads)})
     # The log goes to a file: a process that inherits it cannot keep the batch waiting for a pipe's end.
     with tempfile.TemporaryFile(mode="w+", errors="replace") as log_file:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=None if worker.sandbox else limit_memory)
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
