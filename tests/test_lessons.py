@@ -96,6 +96,10 @@ def test_lesson_structure(lesson):
             assert "fresh_grader()" in test.source, f"{grade_id(test)} must use fresh_grader()"
     ids = [c.get("id") for c in nb.cells]
     assert len(set(ids)) == len(ids) and all(ids), "every cell needs a stable, unique id"
+    tagged = {grade_id(c) for c in release(lesson).cells if "raises-exception" in c.metadata.get("tags", [])}
+    assert tagged == {grade_id(t) for _, ts in pairs for t in ts}, (
+        "in the release exactly the test cells carry the raises-exception tag (Run All goes past them): "
+        f"run `llmcourse release {lesson}`")
 
 
 @pytest.mark.slow
@@ -128,6 +132,12 @@ def test_autograding_solution_release_and_mistakes(lesson, tmp_path):
     rows = {r["student_id"]: r for r in csv.DictReader(export_grades(tmp_path, lesson, tmp_path / "g.csv").open())}
     assert float(rows["solution"]["score"]) == float(rows["solution"]["max_score"]) > 0
     assert float(rows["untouched"]["score"]) == 0.0
+    # In the untouched release only test cells fail: the lesson after each exercise never needs the
+    # learner's answer, so a learner's Run All (which goes past a failing test cell) reaches the end.
+    untouched = read_notebook(tmp_path / "autograded" / "untouched" / lesson / f"{lesson}.ipynb")
+    failed = [c.get("id") for c in untouched.cells if c.cell_type == "code" and not is_test_cell(c)
+              and any(out.get("output_type") == "error" for out in c.get("outputs", []))]
+    assert not failed, f"{lesson}: with no exercise answered, these cells fail and Run All would stop: {failed}"
     tests = [grade_id(t) for _, ts in exercises(source(lesson)) for t in ts]
     kept = {t: rows["mistaken"][t] for t in tests if float(rows["mistaken"][t]) != 0.0}
     assert not kept, f"these tests gave points to a recorded mistake: {kept}"
