@@ -13,7 +13,14 @@ import pytest
 import torch
 
 from course_lib.evaluation import chain_of_thought as cot
-from course_lib.evaluation.cot_model import ASSETS, RECIPE, card_figures, load_cot, load_cot_card, train_format
+from course_lib.evaluation.cot_model import (
+    ASSETS,
+    RECIPE,
+    card_figures,
+    load_cot,
+    load_cot_card,
+    train_format,
+)
 from course_lib.evaluation.sampling import majority_vote
 
 

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from course_lib.evaluation import bootstrap_ci, evaluate_multiple_choice, story_mc
-from course_lib.evaluation.report_card import COLUMNS, Benchmarks, format_card, report_card, report_row
+from course_lib.evaluation.report_card import (
+    COLUMNS,
+    Benchmarks,
+    format_card,
+    report_card,
+    report_row,
+)
 from course_lib.finetuning import evaluate_instructions, write_examples
 from course_lib.finetuning.forgetting import pretraining_loss
 from course_lib.finetuning.instruct_model import load_instruct

@@ -32,7 +32,13 @@ from pathlib import Path
 import torch
 
 from course_lib.device import seed_everything
-from course_lib.evaluation.chain_of_thought import FORMATS, MAX_DIGITS, VOCAB, accuracy_by_digits, training_batch
+from course_lib.evaluation.chain_of_thought import (
+    FORMATS,
+    MAX_DIGITS,
+    VOCAB,
+    accuracy_by_digits,
+    training_batch,
+)
 from course_lib.pretrained import read_card, sha256_of, verify_files
 from course_lib.tokenization.base import atomic_write
 from course_lib.transformer.config import GPTConfig

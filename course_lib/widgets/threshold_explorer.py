@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 
-from course_lib.evaluation.classification import confusion_matrix, precision_recall_f1, roc_auc, roc_curve
+from course_lib.evaluation.classification import (
+    confusion_matrix,
+    precision_recall_f1,
+    roc_auc,
+    roc_curve,
+)
 from course_lib.evaluation.inputs import as_binary, as_vector, check_same_length
 from course_lib.widgets.panels import PanelExplorer
 
