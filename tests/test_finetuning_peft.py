@@ -12,6 +12,7 @@ from course_lib.finetuning import (
     BottleneckAdapter,
     LoRALinear,
     SoftPromptModel,
+    adapters_disabled,
     add_adapters,
     add_lora,
     count_trainable,
@@ -167,6 +168,11 @@ def test_adapters_start_as_identity_and_train_alone():
     loss.backward()
     adapter = model.blocks[0].ffn.adapter
     assert adapter.up.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        adapter.up.weight.normal_()
+    assert not torch.allclose(model(ids())[0], before, atol=1e-4)
+    with adapters_disabled(model):
+        assert torch.equal(model(ids())[0], before)                  # switched off: the base model exactly
     with pytest.raises(ValueError, match="not in the model"):
         add_adapters(tiny_gpt(), ["blocks.7.ffn"], bottleneck=4)
     with pytest.raises(ValueError, match="bottleneck"):
@@ -189,6 +195,15 @@ def test_soft_prompt_of_real_embeddings_equals_the_hard_prompt():
         soft(ids(T=21))
     with pytest.raises(ValueError, match="without a KV cache"):
         soft(x, kv_cache=model.new_kv_cache())
+
+
+def test_answers_of_a_soft_prompt_model_need_no_cache_flag():
+    from course_lib.finetuning import answer_prompts
+    from course_lib.pretrained import load_pretrained
+    model, tokenizer = load_pretrained()
+    soft = SoftPromptModel(model, tokenizer.encode("Write a story."))
+    answers = answer_prompts(soft, tokenizer, ["Tell me a story about a cat at the park."], max_new_tokens=5)
+    assert answers[0].n_tokens == 5
 
 
 def test_prefix_embeds_errors():

@@ -13,7 +13,7 @@ Read in this order:
 8. ``prompt_tuning.py``   a few learned input vectors in front of a frozen model;
 9. ``instruct_model.py``  the shipped instruction-tuned model (``llmcourse finetune`` rebuilds it).
 """
-from course_lib.finetuning.adapters import BottleneckAdapter, add_adapters
+from course_lib.finetuning.adapters import BottleneckAdapter, add_adapters, adapters_disabled
 from course_lib.finetuning.chat import (
     CHAT_TOKENS,
     ChatBatches,
@@ -61,7 +61,8 @@ from course_lib.finetuning.tasks import (
 
 __all__ = [
     "BottleneckAdapter", "CHAT_TOKENS", "ChatBatches", "ChatExample", "LabelledBatches", "LoRALinear",
-    "ReplayBatches", "SequenceClassifier", "SoftPromptModel", "WriteExample", "add_adapters", "add_lora",
+    "ReplayBatches", "SequenceClassifier", "SoftPromptModel", "WriteExample", "adapters_disabled", "add_adapters",
+    "add_lora",
     "answer_prompts", "build_chat_example", "chat_token_ids", "classify", "collate_chat", "count_trainable",
     "day_end_examples", "encode_texts", "evaluate_instructions", "follows_instruction", "instruction_metrics",
     "last_token_states", "layer_states", "linear_layer_names", "lora_disabled", "mean_pool", "merge_lora",

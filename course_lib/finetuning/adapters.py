@@ -7,13 +7,16 @@ adds the result back:
 
 **up starts at zero**, so at the start every adapter is the identity and the model is exactly
 the pretrained one. Each adapter trains 2 C m + m + C numbers. Unlike LoRA, an adapter cannot be
-merged into the weights (the GELU sits in between), so it costs a little time at inference.
+merged into the weights (the GELU sits in between), so it costs a little time at inference; like
+LoRA it can be switched off (``adapters_disabled``), which gives back the pretrained model exactly.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from contextlib import contextmanager
 
 from course_lib.finetuning.lora import freeze, replace_module
 
@@ -35,14 +38,16 @@ class BottleneckAdapter(nn.Module):
 
 
 class WithAdapter(nn.Module):
-    """A sublayer followed by an adapter: ``adapter(sublayer(*args))``."""
+    """A sublayer followed by an adapter: ``adapter(sublayer(*args))``, or the sublayer alone when off."""
 
     def __init__(self, sublayer: nn.Module, adapter: BottleneckAdapter):
         super().__init__()
         self.sublayer, self.adapter = sublayer, adapter
+        self.enabled = True
 
     def forward(self, *args, **kwargs):
-        return self.adapter(self.sublayer(*args, **kwargs))
+        out = self.sublayer(*args, **kwargs)
+        return self.adapter(out) if self.enabled else out
 
 
 def add_adapters(model: nn.Module, targets: list[str], bottleneck: int) -> dict[str, int]:
@@ -62,3 +67,17 @@ def add_adapters(model: nn.Module, targets: list[str], bottleneck: int) -> dict[
         replace_module(model, name, WithAdapter(names[name], adapter))
         chosen[name] = sum(p.numel() for p in adapter.parameters())
     return chosen
+
+
+@contextmanager
+def adapters_disabled(model: nn.Module):
+    """Inside ``with adapters_disabled(model):`` every adapter is skipped: the pretrained model, exactly."""
+    wrapped = [m for m in model.modules() if isinstance(m, WithAdapter)]
+    before = [m.enabled for m in wrapped]
+    for m in wrapped:
+        m.enabled = False
+    try:
+        yield model
+    finally:
+        for m, enabled in zip(wrapped, before):
+            m.enabled = enabled

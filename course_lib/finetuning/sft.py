@@ -91,8 +91,10 @@ def answer_prompts(model, tokenizer, prompts: list[str], max_new_tokens: int = 6
                    temperature: float = 1.0, seed: int = 0, use_kv_cache: bool = True) -> list[Answer]:
     """The model's answer to each prompt in the chat format, stopping at <|end|>.
 
-    Prompts of the same token length are generated together (a batch needs equal lengths).
+    Prompts of the same token length are generated together (a batch needs equal lengths). A model
+    without a KV cache of its own (a soft-prompt model) is run without one.
     """
+    use_kv_cache = use_kv_cache and hasattr(model, "new_kv_cache")
     end = chat_token_ids(tokenizer)[END]
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
