@@ -274,7 +274,7 @@ def gae(rewards, values, mask, gamma=1.0, lam=0.95):
         next_advantage = advantages[:, t]
     return advantages, (advantages + values) * m
 ''',
-            "says": "its own value",
+            "says": "own value",
         },
         {
             "name": "returns = advantages (the value forgotten)",
