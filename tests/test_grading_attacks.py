@@ -200,3 +200,32 @@ def test_without_the_sandbox_grading_warns_and_names_the_risk(tmp_path, monkeypa
     warning = capsys.readouterr().err
     assert "WARNING: grading without a sandbox: bubblewrap (bwrap) is not installed" in warning
     assert "can read solutions/" in warning
+
+
+def test_self_grading_counts_only_the_lessons_tests_and_ignores_course_files_beside_the_notebook(tmp_path):
+    from course_lib.pipeline.self_grade import self_grade
+    (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
+    (tmp_path / "solutions" / "00_toy").mkdir(parents=True)
+    nbformat.write(toy_lesson(), tmp_path / "solutions" / "00_toy" / "00_toy.ipynb")
+    generate_release(tmp_path)
+    nb = with_answers(read_notebook(tmp_path / "notebooks" / "00_toy" / "00_toy.ipynb"),
+                      {**GOOD, "double": WRONG_DOUBLE})
+    test = next(c for c in nb.cells if c.get("id") == "double_tests")
+    meta = test.metadata["nbgrader"]
+    nb.cells.insert(nb.cells.index(test), nbformat.v4.new_code_cell("pass", id="dup", metadata={"nbgrader": dict(meta)}))
+    nb.cells.append(nbformat.v4.new_code_cell("pass", id="bonus", metadata={"nbgrader": {
+        **meta, "grade_id": "bonus", "points": 100}}))
+    mine = tmp_path / "learner" / "00_toy"
+    (mine / "solutions" / "00_toy").mkdir(parents=True)  # a course of its own, whose tests pass anything
+    (mine / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
+    lenient = toy_lesson()
+    for cell in lenient.cells:
+        if cell.get("id", "").endswith("_tests"):
+            cell.source = "pass"
+    nbformat.write(lenient, mine / "solutions" / "00_toy" / "00_toy.ipynb")
+    nbformat.write(nb, mine / "00_toy.ipynb")
+    report = self_grade(mine / "00_toy.ipynb", verbose=False)
+    assert report.mode == "hidden tests included"
+    assert [(r.name, r.points, r.max_points) for r in report.results] == [("double_tests", 0.0, 2.0),
+                                                                         ("square_tests", 3.0, 3.0)]
+    assert "you returned 3x" in report.results[0].message
