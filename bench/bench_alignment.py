@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import statistics
 import sys
 import time
@@ -33,41 +34,23 @@ from bench_tokenizer import table
 
 from course_lib.alignment import (
     GRPOTrainer,
-    PairBatches,
-    PairwiseObjective,
     PPOConfig,
     PPOTrainer,
-    RewardModel,
     dpo_train,
     gold_rewards,
-    pad_id_of,
-    preference_pairs,
-    sample_rollouts,
     scorecard,
-    transcript_batch,
 )
 from course_lib.alignment import ppo_trainer as ppo_module
+from course_lib.alignment.aligned_models import RECIPE, reward_model_from_preferences
 from course_lib.alignment import preference_training as grpo_module
 from course_lib.finetuning import write_examples
 from course_lib.finetuning.instruct_model import load_instruct
-from course_lib.training import Trainer, TrainerConfig
 
 
 def train_reward_model(policy, tokenizer, n_prompts: int, steps: int):
-    """The lesson's reward model: K = 4 answers per prompt, all pairs, 30 steps of Bradley-Terry."""
-    pad = pad_id_of(tokenizer)
-    rollouts = sample_rollouts(policy, tokenizer, write_examples(n_prompts, "train", seed=5), per_prompt=4,
-                               max_new_tokens=80, seed=0)
-    pairs = preference_pairs(rollouts, 4, seed=0)
-    torch.manual_seed(0)
-    reward_model = RewardModel(copy.deepcopy(policy))
-    Trainer(PairwiseObjective(reward_model), PairBatches(pairs, 16, pad),
-            TrainerConfig(max_steps=steps, lr=1e-3, warmup_steps=2, progress=False)).train()
-    reward_model.eval()
-
-    @torch.no_grad()
-    def score(rollouts):
-        return reward_model(*transcript_batch(rollouts, pad))
+    """The lesson's reward model: K = 4 answers per prompt, all pairs, Bradley-Terry steps."""
+    recipe = dataclasses.replace(RECIPE, preference_prompts=n_prompts, reward_steps=steps)
+    score, pairs, _ = reward_model_from_preferences(policy, tokenizer, recipe)
     return score, pairs
 
 

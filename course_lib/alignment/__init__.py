@@ -13,7 +13,8 @@ Read in this order:
 9. ``grpo.py``          GRPO: advantages from a group of answers, no value model;
 10. ``preference_training.py``  the DPO loop and the GRPO trainer;
 11. ``hacking.py``      reward hacking measured: a flawed proxy, with and without a KL penalty;
-12. ``scorecard.py``    gold reward and KL of any policy on held-out prompts, to compare methods.
+12. ``scorecard.py``    gold reward and KL of any policy on held-out prompts, to compare methods;
+13. ``aligned_models.py`` the shipped PPO- and DPO-tuned policies (``llmcourse align`` rebuilds them).
 """
 from course_lib.alignment.dpo import dpo_loss, implicit_rewards
 from course_lib.alignment.gold import feelings_of, gold_reward, gold_rewards, prefers_first

@@ -7,6 +7,7 @@
     llmcourse export ASSIGNMENT [CSV]      scores with each submission's status (graded/failed/missing)
     llmcourse pretrain [--out DIR]         rebuild the course's pretrained model (lessons 05-08 use it)
     llmcourse finetune [--out DIR]         rebuild the instruction-tuned model (lessons 06 and 08 use it)
+    llmcourse align [--out DIR]            rebuild the PPO- and DPO-tuned models (lesson 08's report card)
     llmcourse cot [--out DIR]              rebuild the addition models with and without written steps (lesson 08)
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
@@ -73,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     cot.add_argument("--out", help="folder to write (default: the one shipped in the package)")
     cot.add_argument("--steps", type=int, help="optimizer steps (default: the recipe's; fewer for a quick try)")
 
+    align = commands.add_parser("align", help="rebuild the PPO- and DPO-tuned models that lesson 08 grades")
+    align.add_argument("--out", help="folder to write (default: the one shipped in the package)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "workspace":
@@ -132,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             steps, answer = card["accuracy"]["steps"]["greedy"], card["accuracy"]["answer"]["greedy"]
             print(f"wrote {out}: greedy exact match by digits, steps written {steps}, answer only {answer}; "
                   f"{card['minutes']} minutes")
+        elif args.command == "align":
+            from course_lib.alignment.aligned_models import ASSETS, build_aligned
+            out = args.out or ASSETS
+            card = build_aligned(out)
+            summary = ", ".join(f"{name}: gold {c['gold']:+.2f}, KL {c['kl']:.2f}" for name, c in card["scorecards"].items())
+            print(f"wrote {out}: {summary}; {card['minutes']} minutes")
     except (NotebookError, ValueError, RuntimeError, FileNotFoundError) as error:
         message = str(error).strip().splitlines()
         print(f"llmcourse {args.command}: {message[0] if message else type(error).__name__}", file=sys.stderr)
