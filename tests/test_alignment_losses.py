@@ -219,3 +219,38 @@ def test_grpo_loss_reductions():
 def test_masked_mean_refuses_an_empty_mask():
     with pytest.raises(ValueError, match="no entry"):
         masked_mean(torch.ones(2, 2), torch.zeros(2, 2, dtype=torch.bool))
+
+
+def test_ppo_clip_loss_matches_torchrl():
+    """torchrl's ClipPPOLoss on a categorical policy: the same objective and the same gradient."""
+    pytest.importorskip("torchrl.objectives", reason="torchrl is an optional heavy oracle (the [oracles] extra)")
+    from tensordict import TensorDict
+    from tensordict.nn import TensorDictModule
+    from torchrl.modules import ProbabilisticActor
+    from torchrl.objectives import ClipPPOLoss
+
+    torch.manual_seed(0)
+    N, V = 12, 5
+    logits = torch.nn.Parameter(torch.randn(N, V) * 2)
+
+    class RowLogits(torch.nn.Module):
+        def forward(self, observation):                  # (N, 1) row index -> that row's logits (N, V)
+            return logits[observation[..., 0].long()]
+
+    actor = ProbabilisticActor(TensorDictModule(RowLogits(), in_keys=["observation"], out_keys=["logits"]),
+                               in_keys=["logits"], distribution_class=torch.distributions.Categorical,
+                               return_log_prob=True)
+    actions = torch.randint(V, (N,))
+    old_logp = torch.log_softmax(torch.randn(N, V), -1)[torch.arange(N), actions]
+    advantages = torch.randn(N, 1)
+    batch = TensorDict({"observation": torch.arange(N)[:, None].float(), "action": actions,
+                        "action_log_prob": old_logp, "advantage": advantages}, batch_size=[N])
+    theirs = ClipPPOLoss(actor, critic_network=None, clip_epsilon=0.2, entropy_bonus=False,
+                         normalize_advantage=False, critic_coeff=None)(batch)["loss_objective"]
+    (their_grad,) = torch.autograd.grad(theirs, logits)
+    new_logp = torch.log_softmax(logits, -1)[torch.arange(N), actions]
+    ours, _ = ppo_clip_loss(new_logp[None], old_logp[None], advantages[:, 0][None],
+                            torch.ones(1, N, dtype=torch.bool), clip=0.2)
+    (our_grad,) = torch.autograd.grad(ours, logits)
+    assert ours.item() == pytest.approx(theirs.item(), abs=1e-6)
+    assert torch.allclose(our_grad, their_grad, atol=1e-6)
