@@ -4,6 +4,8 @@ MISTAKES maps an answer cell's grade_id to plausible wrong answers a learner wri
 ``code`` replaces the whole answer cell, and the failure message of the test cell(s) that
 follow must contain ``says`` (case-insensitive). The first entry of each list is also used
 when a whole mistaken notebook is autograded.
+
+ALTERNATIVES holds correct answers written differently from the solution; each must pass.
 """
 
 MISTAKES = {
@@ -59,6 +61,62 @@ def sample_batch(tokens, context_length, batch_size, generator):
     return inputs, targets
 ''',
             "says": "generator=generator",
+        },
+        {
+            "name": "float token ids (a float tensor filled row by row)",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    starts = torch.randint(len(tokens) - context_length, (batch_size,), generator=generator)
+    inputs = torch.zeros(batch_size, context_length)
+    targets = torch.zeros(batch_size, context_length)
+    for b, s in enumerate(starts):
+        inputs[b] = tokens[s : s + context_length]
+        targets[b] = tokens[s + 1 : s + context_length + 1]
+    return inputs, targets
+''',
+            "says": "float token ids cannot index an embedding",
+        },
+        {
+            "name": "one start for the whole batch",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    s = int(torch.randint(len(tokens) - context_length, (1,), generator=generator))
+    inputs = tokens[s : s + context_length].repeat(batch_size, 1)
+    targets = tokens[s + 1 : s + context_length + 1].repeat(batch_size, 1)
+    return inputs, targets
+''',
+            "says": "every row of the batch is the same window",
+        },
+        {
+            "name": "one start too many (randint(N - T + 1)): the last window runs past the end",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    starts = torch.randint(len(tokens) - context_length + 1, (batch_size,), generator=generator)
+    inputs = torch.stack([tokens[s : s + context_length] for s in starts])
+    targets = torch.stack([tokens[s + 1 : s + context_length + 1] for s in starts])
+    return inputs, targets
+''',
+            "says": "must stay below len(tokens) - T",
+        },
+        {
+            "name": "batch and context swapped: (T, B) instead of (B, T)",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    starts = torch.randint(len(tokens) - context_length, (batch_size,), generator=generator)
+    offsets = torch.arange(context_length)
+    return tokens[starts + offsets[:, None]], tokens[starts + offsets[:, None] + 1]
+''',
+            "says": "should have shape (5, 8), got (8, 5)",
+        },
+        {
+            "name": "window index past the end of the stream (starts from randint(len(tokens)))",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    starts = torch.randint(len(tokens), (batch_size,), generator=generator)
+    offsets = torch.arange(context_length)
+    return tokens[starts[:, None] + offsets], tokens[starts[:, None] + offsets + 1]
+''',
+            "says": "must stay below len(tokens) - T",
         },
     ],
     "causal_lm_loss": [
@@ -128,6 +186,75 @@ def causal_lm_loss(logits, labels):
                            reduction="sum")
 ''',
             "says": "summed the losses",
+        },
+        {
+            "name": "returns loss.item(), a Python float",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.shape[-1]
+    return F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100).item()
+''',
+            "says": "a Python float (.item()) has no computation graph",
+        },
+        {
+            "name": "a detached loss (rebuilt with torch.tensor)",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.shape[-1]
+    loss = F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
+    return torch.tensor(loss.item(), dtype=logits.dtype)
+''',
+            "says": "the loss is detached from the logits",
+        },
+        {
+            "name": ".view on the sliced logits (not contiguous)",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.shape[-1]
+    return F.cross_entropy(logits[:, :-1].view(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
+''',
+            "says": "use .reshape(-1, V)",
+        },
+        {
+            "name": "ignore_index=0 (padding taken for token 0): the label -100 reaches cross_entropy",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.shape[-1]
+    return F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=0)
+''',
+            "says": "pass ignore_index=-100",
+        },
+        {
+            "name": "masked mean divided by every position, padding included",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.shape[-1]
+    targets = labels[:, 1:].reshape(-1)
+    losses = F.cross_entropy(logits[:, :-1].reshape(-1, V), targets, ignore_index=-100, reduction="none")
+    return losses.sum() / targets.numel()
+''',
+            "says": "divided by every position, padding included",
+        },
+        {
+            "name": "log of the softmax (underflows for widely spread logits)",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    scores, targets = logits[:, :-1], labels[:, 1:]
+    scored = targets != -100
+    probs = torch.softmax(scores, dim=-1)
+    picked = probs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return -(torch.log(picked) * scored).sum() / scored.sum()
+''',
+            "says": "underflows to log(0)",
+        },
+        {
+            "name": "the logits converted to float32",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.shape[-1]
+    return F.cross_entropy(logits[:, :-1].float().reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
+''',
+            "says": "do not convert the logits",
         },
     ],
     "training_step": [
@@ -225,6 +352,107 @@ def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
     return loss
 ''',
             "says": "loss.item()",
+        },
+        {
+            "name": "forward pass under torch.no_grad() (a detached loss)",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    with torch.no_grad():
+        _, loss = model(inputs, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+''',
+            "says": "the loss is detached from the graph",
+        },
+        {
+            "name": ".item() before backward",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    loss = model(inputs, targets)[1].item()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss
+''',
+            "says": "you called .item() before backward",
+        },
+        {
+            "name": "the model called without the targets",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    _, loss = model(inputs)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+''',
+            "says": "computes the loss only when it is given the targets",
+        },
+        {
+            "name": "the model's pair not unpacked",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    loss = model(inputs, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+''',
+            "says": "returns a pair (logits, loss)",
+        },
+        {
+            "name": "clip_grad_value_ instead of clip_grad_norm_",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    _, loss = model(inputs, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+''',
+            "says": "clip_grad_value_",
+        },
+        {
+            "name": "clipped to a norm of 1 whatever max_norm says",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    _, loss = model(inputs, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+''',
+            "says": "not to max_norm",
+        },
+        {
+            "name": "returns the loss of a second forward pass after the step",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    optimizer.zero_grad()
+    _, loss = model(inputs, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    with torch.no_grad():
+        _, loss = model(inputs, targets)
+    return loss.item()
+''',
+            "says": "the loss computed AFTER the step",
         },
     ],
     "mask_for_mlm": [
@@ -332,6 +560,120 @@ def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
 ''',
             "says": "generator=generator",
         },
+        {
+            "name": "labels 0 (not -100) where nothing is predicted",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    never = torch.tensor(list(special_ids) + [mask_id])
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in never.tolist()])
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~torch.isin(ids, never)
+    action = torch.rand(ids.shape, generator=generator)
+    random_tokens = ordinary[torch.randint(len(ordinary), ids.shape, generator=generator)]
+    inputs = ids.clone()
+    inputs[chosen & (action < 0.8)] = mask_id
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[to_random] = random_tokens[to_random]
+    labels = torch.zeros_like(ids)
+    labels[chosen] = ids[chosen]
+    return inputs, labels
+''',
+            "says": "not 0",
+        },
+        {
+            "name": "only the [MASK] positions scored",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    never = torch.tensor(list(special_ids) + [mask_id])
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in never.tolist()])
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~torch.isin(ids, never)
+    action = torch.rand(ids.shape, generator=generator)
+    random_tokens = ordinary[torch.randint(len(ordinary), ids.shape, generator=generator)]
+    inputs = ids.clone()
+    masked = chosen & (action < 0.8)
+    inputs[masked] = mask_id
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[to_random] = random_tokens[to_random]
+    labels = torch.full_like(ids, -100)
+    labels[masked] = ids[masked]
+    return inputs, labels
+''',
+            "says": "only the [MASK] positions have labels",
+        },
+        {
+            "name": "changes ids in place",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    never = torch.tensor(list(special_ids) + [mask_id])
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in never.tolist()])
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~torch.isin(ids, never)
+    action = torch.rand(ids.shape, generator=generator)
+    random_tokens = ordinary[torch.randint(len(ordinary), ids.shape, generator=generator)]
+    labels = torch.full_like(ids, -100)
+    labels[chosen] = ids[chosen]
+    ids[chosen & (action < 0.8)] = mask_id
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    ids[to_random] = random_tokens[to_random]
+    return ids, labels
+''',
+            "says": "changed its input tensor in place",
+        },
+        {
+            "name": "float labels (torch.full with -100.0)",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    never = torch.tensor(list(special_ids) + [mask_id])
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in never.tolist()])
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~torch.isin(ids, never)
+    action = torch.rand(ids.shape, generator=generator)
+    random_tokens = ordinary[torch.randint(len(ordinary), ids.shape, generator=generator)]
+    inputs = ids.clone()
+    inputs[chosen & (action < 0.8)] = mask_id
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[to_random] = random_tokens[to_random]
+    labels = torch.full(ids.shape, -100.0)
+    labels[chosen] = ids[chosen].float()
+    return inputs, labels
+''',
+            "says": "integer tensors of the dtype of ids",
+        },
+        {
+            "name": "[MASK] already in the input may be chosen (only special_ids excluded)",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    never = torch.tensor(list(special_ids) + [mask_id])
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in never.tolist()])
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~torch.isin(ids, torch.tensor(list(special_ids)))
+    action = torch.rand(ids.shape, generator=generator)
+    random_tokens = ordinary[torch.randint(len(ordinary), ids.shape, generator=generator)]
+    inputs = ids.clone()
+    inputs[chosen & (action < 0.8)] = mask_id
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[to_random] = random_tokens[to_random]
+    labels = torch.full_like(ids, -100)
+    labels[chosen] = ids[chosen]
+    return inputs, labels
+''',
+            "says": "you masked special tokens",
+        },
+        {
+            "name": "90% [MASK] and 10% random, none left unchanged",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    never = torch.tensor(list(special_ids) + [mask_id])
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in never.tolist()])
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~torch.isin(ids, never)
+    action = torch.rand(ids.shape, generator=generator)
+    random_tokens = ordinary[torch.randint(len(ordinary), ids.shape, generator=generator)]
+    inputs = ids.clone()
+    inputs[chosen & (action < 0.9)] = mask_id
+    to_random = chosen & (action >= 0.9)
+    inputs[to_random] = random_tokens[to_random]
+    labels = torch.full_like(ids, -100)
+    labels[chosen] = ids[chosen]
+    return inputs, labels
+''',
+            "says": "80% become [MASK]",
+        },
     ],
     "make_nsp_pairs": [
         {
@@ -432,6 +774,85 @@ def make_nsp_pairs(sentences, n_pairs, generator):
 ''',
             "says": "not shuffled",
         },
+        {
+            "name": "the NotNext second sentence is always first + 2",
+            "code": '''
+def make_nsp_pairs(sentences, n_pairs, generator):
+    n = len(sentences)
+    labels = torch.tensor([0] * (n_pairs // 2) + [1] * (n_pairs - n_pairs // 2))
+    labels = labels[torch.randperm(n_pairs, generator=generator)]
+    pairs = []
+    for label in labels.tolist():
+        first = int(torch.randint(n - 1, (1,), generator=generator))
+        second = first + 1 if label == 1 else (first + 2) % n
+        pairs.append((sentences[first], sentences[second], label))
+    return pairs
+''',
+            "says": "every NotNext second sentence is first +2",
+        },
+        {
+            "name": "first drawn from randint(n - 2): the second-to-last sentence is never first",
+            "code": '''
+def make_nsp_pairs(sentences, n_pairs, generator):
+    n = len(sentences)
+    labels = torch.tensor([0] * (n_pairs // 2) + [1] * (n_pairs - n_pairs // 2))
+    labels = labels[torch.randperm(n_pairs, generator=generator)]
+    pairs = []
+    for label in labels.tolist():
+        first = int(torch.randint(n - 2, (1,), generator=generator))
+        if label == 1:
+            second = first + 1
+        else:
+            second = int(torch.randint(n - 1, (1,), generator=generator))
+            if second >= first + 1:
+                second += 1
+        pairs.append((sentences[first], sentences[second], label))
+    return pairs
+''',
+            "says": "was never drawn as `first`",
+        },
+        {
+            "name": "the random second sentence never the last one (randint(n - 2) then skip)",
+            "code": '''
+def make_nsp_pairs(sentences, n_pairs, generator):
+    n = len(sentences)
+    labels = torch.tensor([0] * (n_pairs // 2) + [1] * (n_pairs - n_pairs // 2))
+    labels = labels[torch.randperm(n_pairs, generator=generator)]
+    pairs = []
+    for label in labels.tolist():
+        first = int(torch.randint(n - 1, (1,), generator=generator))
+        if label == 1:
+            second = first + 1
+        else:
+            second = int(torch.randint(n - 2, (1,), generator=generator))
+            if second >= first + 1:
+                second += 1
+        pairs.append((sentences[first], sentences[second], label))
+    return pairs
+''',
+            "says": "never appears as the second sentence of a NotNext pair",
+        },
+        {
+            "name": "labels left as 0-d tensors",
+            "code": '''
+def make_nsp_pairs(sentences, n_pairs, generator):
+    n = len(sentences)
+    labels = torch.tensor([0] * (n_pairs // 2) + [1] * (n_pairs - n_pairs // 2))
+    labels = labels[torch.randperm(n_pairs, generator=generator)]
+    pairs = []
+    for label in labels:
+        first = int(torch.randint(n - 1, (1,), generator=generator))
+        if label == 1:
+            second = first + 1
+        else:
+            second = int(torch.randint(n - 1, (1,), generator=generator))
+            if second >= first + 1:
+                second += 1
+        pairs.append((sentences[first], sentences[second], label))
+    return pairs
+''',
+            "says": "label 0 or 1 as an int",
+        },
     ],
     "fit_power_law": [
         {
@@ -492,6 +913,265 @@ def fit_power_law(x, y):
     return math.exp(intercept.item()), -slope.item()
 ''',
             "says": "mixed logarithm bases",
+        },
+        {
+            "name": "returns (alpha, a) in the wrong order",
+            "code": '''
+def fit_power_law(x, y):
+    log_x, log_y = torch.log(x), torch.log(y)
+    dx, dy = log_x - log_x.mean(), log_y - log_y.mean()
+    slope = (dx * dy).sum() / (dx * dx).sum()
+    intercept = log_y.mean() - slope * log_x.mean()
+    return -slope.item(), math.exp(intercept.item())
+''',
+            "says": "in the order (a, alpha)",
+        },
+        {
+            "name": "a line through the origin (no intercept)",
+            "code": '''
+def fit_power_law(x, y):
+    log_x, log_y = torch.log(x), torch.log(y)
+    slope = (log_x * log_y).sum() / (log_x * log_x).sum()
+    intercept = log_y.mean() - slope * log_x.mean()
+    return math.exp(intercept.item()), -slope.item()
+''',
+            "says": "no intercept",
+        },
+        {
+            "name": "a = exp(-intercept)",
+            "code": '''
+def fit_power_law(x, y):
+    log_x, log_y = torch.log(x), torch.log(y)
+    dx, dy = log_x - log_x.mean(), log_y - log_y.mean()
+    slope = (dx * dy).sum() / (dx * dx).sum()
+    intercept = log_y.mean() - slope * log_x.mean()
+    return math.exp(-intercept.item()), -slope.item()
+''',
+            "says": "not exp(-intercept)",
+        },
+        {
+            "name": "the line through the first and last points",
+            "code": '''
+def fit_power_law(x, y):
+    log_x, log_y = torch.log(x), torch.log(y)
+    slope = (log_y[-1] - log_y[0]) / (log_x[-1] - log_x[0])
+    intercept = log_y[0] - slope * log_x[0]
+    return math.exp(intercept.item()), -slope.item()
+''',
+            "says": "first and last points only",
+        },
+        {
+            "name": "returns tensors, not Python floats",
+            "code": '''
+def fit_power_law(x, y):
+    log_x, log_y = torch.log(x), torch.log(y)
+    dx, dy = log_x - log_x.mean(), log_y - log_y.mean()
+    slope = (dx * dy).sum() / (dx * dx).sum()
+    intercept = log_y.mean() - slope * log_x.mean()
+    return torch.exp(intercept), -slope
+''',
+            "says": "should return Python floats",
+        },
+    ],
+}
+
+ALTERNATIVES = {
+    "sample_batch": [
+        {
+            "name": "slices stacked in a loop, returned as a list",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    starts = torch.randint(len(tokens) - context_length, (batch_size,), generator=generator)
+    inputs = torch.stack([tokens[s : s + context_length] for s in starts.tolist()])
+    targets = torch.stack([tokens[s + 1 : s + 1 + context_length] for s in starts.tolist()])
+    return [inputs, targets]
+''',
+        },
+        {
+            "name": "unfold into every window, then pick the rows",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    starts = torch.randint(0, len(tokens) - context_length, (batch_size,), generator=generator)
+    windows = tokens.unfold(0, context_length + 1, 1)[starts]   # (B, T + 1)
+    return windows[:, :-1], windows[:, 1:]
+''',
+        },
+        {
+            "name": "one start drawn per row",
+            "code": '''
+def sample_batch(tokens, context_length, batch_size, generator):
+    inputs, targets = [], []
+    for _ in range(batch_size):
+        s = torch.randint(len(tokens) - context_length, (1,), generator=generator).item()
+        inputs.append(tokens[s : s + context_length])
+        targets.append(tokens[s + 1 : s + context_length + 1])
+    return torch.stack(inputs), torch.stack(targets)
+''',
+        },
+    ],
+    "causal_lm_loss": [
+        {
+            "name": "log_softmax, gather and a masked mean",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    log_probs = F.log_softmax(logits[:, :-1], dim=-1)                   # (B, T - 1, V)
+    targets = labels[:, 1:]                                             # (B, T - 1)
+    scored = targets != -100
+    picked = log_probs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return -(picked * scored).sum() / scored.sum()
+''',
+        },
+        {
+            "name": "nll_loss of log_softmax, contiguous().view",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    B, T, V = logits.shape
+    log_probs = torch.log_softmax(logits[:, :-1].contiguous().view(B * (T - 1), V), dim=-1)
+    return F.nll_loss(log_probs, labels[:, 1:].contiguous().view(-1), ignore_index=-100)
+''',
+        },
+        {
+            "name": "labels shifted left and padded with -100, every position passed",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    pad = torch.full_like(labels[:, :1], -100)
+    targets = torch.cat([labels[:, 1:], pad], dim=1)                   # (B, T): the last one scores nothing
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+''',
+        },
+        {
+            "name": "cross_entropy's default ignore_index (which is -100)",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    V = logits.size(-1)
+    return F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1))
+''',
+        },
+        {
+            "name": "cross_entropy with the classes in dim 1",
+            "code": '''
+def causal_lm_loss(logits, labels):
+    return F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:], ignore_index=-100)
+''',
+        },
+    ],
+    "training_step": [
+        {
+            "name": "gradients set to None by hand, float(loss)",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    for p in model.parameters():
+        p.grad = None
+    logits, loss = model(inputs, targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(list(model.parameters()), max_norm=max_norm, norm_type=2.0)
+    optimizer.step()
+    scheduler.step()
+    return float(loss)
+''',
+        },
+        {
+            "name": "model.zero_grad(set_to_none=False), the loss read before clipping",
+            "code": '''
+def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
+    model.zero_grad(set_to_none=False)
+    loss = model(inputs, targets)[1]
+    value = loss.item()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    scheduler.step()
+    return value
+''',
+        },
+    ],
+    "mask_for_mlm": [
+        {
+            "name": "bernoulli draws and torch.where, a list returned",
+            "code": '''
+def mask_for_mlm(ids, mask_id, vocab_size, special_ids, generator):
+    blocked = torch.zeros_like(ids, dtype=torch.bool)
+    for token in list(special_ids) + [mask_id]:
+        blocked |= ids == token
+    chosen = torch.bernoulli(torch.full(ids.shape, 0.15), generator=generator).bool() & ~blocked
+    to_mask = chosen & torch.bernoulli(torch.full(ids.shape, 0.8), generator=generator).bool()
+    to_random = chosen & ~to_mask & torch.bernoulli(torch.full(ids.shape, 0.5), generator=generator).bool()
+    allowed = [i for i in range(vocab_size) if i not in set(special_ids) and i != mask_id]
+    random_tokens = torch.tensor(allowed)[torch.randint(len(allowed), ids.shape, generator=generator)]
+    inputs = torch.where(to_mask, torch.full_like(ids, mask_id), ids)
+    inputs = torch.where(to_random, random_tokens, inputs)
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+    return [inputs, labels]
+''',
+        },
+    ],
+    "make_nsp_pairs": [
+        {
+            "name": "lists of three, the negative drawn until it is not the true next one",
+            "code": '''
+def make_nsp_pairs(sentences, n_pairs, generator):
+    order = torch.randperm(n_pairs, generator=generator).tolist()
+    labels = [0 if k < n_pairs // 2 else 1 for k in order]
+    pairs = []
+    for label in labels:
+        i = torch.randint(0, len(sentences) - 1, (), generator=generator).item()
+        j = i + 1
+        while label == 0 and j == i + 1:
+            j = torch.randint(0, len(sentences), (), generator=generator).item()
+        pairs.append([sentences[i], sentences[j], label])
+    return pairs
+''',
+        },
+        {
+            "name": "the negative never the first sentence itself either",
+            "code": '''
+def make_nsp_pairs(sentences, n_pairs, generator):
+    n = len(sentences)
+    labels = [0] * (n_pairs // 2) + [1] * (n_pairs - n_pairs // 2)
+    labels = [labels[k] for k in torch.randperm(n_pairs, generator=generator).tolist()]
+    pairs = []
+    for label in labels:
+        first = int(torch.randint(n - 1, (1,), generator=generator))
+        if label:
+            pairs.append((sentences[first], sentences[first + 1], 1))
+        else:
+            others = [k for k in range(n) if k not in (first, first + 1)] or [first]
+            second = others[int(torch.randint(len(others), (1,), generator=generator))]
+            pairs.append((sentences[first], sentences[second], 0))
+    return pairs
+''',
+        },
+    ],
+    "fit_power_law": [
+        {
+            "name": "torch.linalg.lstsq, returned as a list",
+            "code": '''
+def fit_power_law(x, y):
+    design = torch.stack([torch.ones_like(x), torch.log(x)], dim=1)   # (n, 2)
+    solution = torch.linalg.lstsq(design, torch.log(y)[:, None]).solution
+    intercept, slope = solution[:, 0].tolist()
+    return [math.exp(intercept), -slope]
+''',
+        },
+        {
+            "name": "numpy's polyfit",
+            "code": '''
+import numpy as np
+def fit_power_law(x, y):
+    slope, intercept = np.polyfit(np.log(x.numpy()), np.log(y.numpy()), 1)
+    return float(np.exp(intercept)), float(-slope)
+''',
+        },
+        {
+            "name": "the normal equations written with sums",
+            "code": '''
+def fit_power_law(x, y):
+    u, v = torch.log(x), torch.log(y)
+    n = len(u)
+    slope = (n * (u * v).sum() - u.sum() * v.sum()) / (n * (u * u).sum() - u.sum() ** 2)
+    intercept = (v.sum() - slope * u.sum()) / n
+    return math.exp(float(intercept)), -float(slope)
+''',
         },
     ],
 }
