@@ -455,6 +455,318 @@ def training_step(model, optimizer, scheduler, inputs, targets, max_norm):
             "says": "the loss computed AFTER the step",
         },
     ],
+    "train_loop": [
+        {
+            "name": 'micro-batch losses not divided by accumulation_steps',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            loss.backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'were not divided by accumulation_steps',
+        },
+        {
+            "name": 'gradients cleared before every micro-batch',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            optimizer.zero_grad()
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'cleared before every micro-batch',
+        },
+        {
+            "name": 'optimizer stepped after every micro-batch',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'stepped the optimizer after every micro-batch',
+        },
+        {
+            "name": 'no clipping',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'were not clipped',
+        },
+        {
+            "name": "the last micro-batch's loss recorded",
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss = loss.item()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": "recorded the last micro-batch's loss",
+        },
+        {
+            "name": "the micro-batches' losses summed",
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": "recorded the sum of the micro-batches' losses",
+        },
+        {
+            "name": 'one evaluation generator for the whole run',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    generator = torch.Generator().manual_seed(eval_seed)
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'must score the SAME windows',
+        },
+        {
+            "name": 'the model left in evaluation mode',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'left in evaluation mode',
+        },
+        {
+            "name": 'no evaluation after the last step',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if eval_every > 0 and step % eval_every == 0:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'the steps after which you evaluated',
+        },
+        {
+            "name": 'the training forward under torch.no_grad()',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            with torch.no_grad():
+                _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+            "says": 'only the evaluation runs under torch.no_grad()',
+        },
+    ],
     "mask_for_mlm": [
         {
             "name": "masks special tokens",
@@ -1171,6 +1483,70 @@ def fit_power_law(x, y):
     slope = (n * (u * v).sum() - u.sum() * v.sum()) / (n * (u * u).sum() - u.sum() ** 2)
     intercept = (v.sum() - slope * u.sum()) / n
     return math.exp(float(intercept)), -float(slope)
+''',
+        },
+    ],
+    "train_loop": [
+        {
+            "name": 'a list of micro-batch losses, zero_grad(set_to_none=True) after the step, torch.inference_mode',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        micro_losses = []
+        for micro_inputs, micro_targets in zip(inputs.chunk(k), targets.chunk(k)):
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            micro_losses.append(loss.item())
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        history["loss"].append(sum(micro_losses) / len(micro_losses))
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.inference_mode():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
+''',
+        },
+        {
+            "name": 'micro-batches by slicing with their size',
+            "code": '''
+def train_loop(model, optimizer, scheduler, train_data, val_data, max_steps, accumulation_steps, max_norm,
+               eval_every, eval_batches, eval_seed):
+    history = {"loss": [], "val_step": [], "val_loss": []}
+    k = accumulation_steps
+    for step in range(1, max_steps + 1):
+        inputs, targets = train_data.sample()
+        optimizer.zero_grad()
+        step_loss = 0.0
+        size = len(inputs) // k
+        for i in range(0, len(inputs), size):
+            micro_inputs, micro_targets = inputs[i : i + size], targets[i : i + size]
+            _, loss = model(micro_inputs, micro_targets)
+            (loss / k).backward()
+            step_loss += loss.item() / k
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+        history["loss"].append(step_loss)
+        if (eval_every > 0 and step % eval_every == 0) or step == max_steps:
+            model.eval()
+            generator = torch.Generator().manual_seed(eval_seed)
+            with torch.no_grad():
+                losses = [model(*val_data.sample(generator=generator))[1].item() for _ in range(eval_batches)]
+            model.train()
+            history["val_step"].append(step)
+            history["val_loss"].append(sum(losses) / len(losses))
+    return history
 ''',
         },
     ],
