@@ -13,12 +13,6 @@ from course_lib.finetuning import write_examples
 from course_lib.finetuning.instruct_model import load_instruct
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,6 @@ from course_lib.evaluation.cot_model import (
 from course_lib.evaluation.sampling import majority_vote
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,6 @@ from course_lib.training import Trainer, TrainerConfig
 from course_lib.transformer import GPT, GPTConfig
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_last_token_and_mean_pool_by_hand():

@@ -5,7 +5,6 @@ import json
 import shutil
 
 import pytest
-import torch
 
 from course_lib.data.corpus import FEELINGS
 from course_lib.finetuning import answer_prompts, write_examples
@@ -14,12 +13,6 @@ from course_lib.finetuning.tasks import PLEASANT, UNPLEASANT
 from course_lib.pretrained import read_card as read_pretrained_card
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from torch import nn
 
 from contextlib import contextmanager
 
-from course_lib.finetuning.lora import freeze, replace_module
+from course_lib.finetuning.lora import freeze, replace_module, switched_off
 
 
 class BottleneckAdapter(nn.Module):
@@ -72,12 +72,5 @@ def add_adapters(model: nn.Module, targets: list[str], bottleneck: int) -> dict[
 @contextmanager
 def adapters_disabled(model: nn.Module):
     """Inside ``with adapters_disabled(model):`` every adapter is skipped: the pretrained model, exactly."""
-    wrapped = [m for m in model.modules() if isinstance(m, WithAdapter)]
-    before = [m.enabled for m in wrapped]
-    for m in wrapped:
-        m.enabled = False
-    try:
+    with switched_off(m for m in model.modules() if isinstance(m, WithAdapter)):
         yield model
-    finally:
-        for m, enabled in zip(wrapped, before):
-            m.enabled = enabled

@@ -141,6 +141,20 @@ def unmerge_lora(model: nn.Module) -> None:
 
 
 @contextmanager
+def switched_off(layers):
+    """Inside the block every module of ``layers`` has ``enabled = False``; each one's setting comes back after."""
+    layers = list(layers)
+    before = [layer.enabled for layer in layers]
+    for layer in layers:
+        layer.enabled = False
+    try:
+        yield
+    finally:
+        for layer, enabled in zip(layers, before):
+            layer.enabled = enabled
+
+
+@contextmanager
 def lora_disabled(model: nn.Module):
     """Inside ``with lora_disabled(model):`` the model is the pretrained one again, exactly.
 
@@ -149,11 +163,5 @@ def lora_disabled(model: nn.Module):
     layers = lora_layers(model).values()
     if any(layer.merged for layer in layers):
         raise RuntimeError("some LoRA layers are merged: unmerge_lora(model) first, then switch them off")
-    before = [layer.enabled for layer in layers]
-    for layer in layers:
-        layer.enabled = False
-    try:
+    with switched_off(layers):
         yield model
-    finally:
-        for layer, enabled in zip(layers, before):
-            layer.enabled = enabled

@@ -29,6 +29,14 @@ def _course_root(explicit: str | None) -> Path:
     return root.resolve()
 
 
+def _with_steps(recipe, steps: int | None):
+    """``recipe`` shortened to ``steps`` optimizer steps (a quick try), warmup kept below them."""
+    if steps is None:
+        return recipe
+    import dataclasses
+    return dataclasses.replace(recipe, max_steps=steps, warmup_steps=min(recipe.warmup_steps, max(steps - 1, 0)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llmcourse", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -104,21 +112,15 @@ def main(argv: list[str] | None = None) -> int:
                                 args.csv or f"grades-{args.assignment}.csv")
             print(f"wrote {out}")
         elif args.command == "pretrain":
-            import dataclasses
-
             from course_lib.pretrained import ASSETS, RECIPE, build_pretrained
-            recipe = RECIPE if args.steps is None else dataclasses.replace(
-                RECIPE, max_steps=args.steps, warmup_steps=min(RECIPE.warmup_steps, max(args.steps - 1, 0)))
+            recipe = _with_steps(RECIPE, args.steps)
             out = args.out or ASSETS
             card = build_pretrained(out, recipe)
             print(f"wrote {out}: {card['parameters']:,} parameters, validation loss {card['val_loss']:.3f} "
                   f"(a uniform guess: {card['uniform_loss']:.3f}), {card['minutes']} minutes")
         elif args.command == "finetune":
-            import dataclasses
-
             from course_lib.finetuning.instruct_model import ASSETS, RECIPE, build_instruct
-            recipe = RECIPE if args.steps is None else dataclasses.replace(
-                RECIPE, max_steps=args.steps, warmup_steps=min(RECIPE.warmup_steps, max(args.steps - 1, 0)))
+            recipe = _with_steps(RECIPE, args.steps)
             out = args.out or ASSETS
             card = build_instruct(out, recipe)
             greedy, sampled = card["held_out_greedy"], card["held_out_sampled"]
@@ -126,11 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{sampled['follow_rate']:.2f} (sampled), stop rate {sampled['stop_rate']:.2f} (sampled); "
                   f"stories loss {card['stories_val_loss']:.3f}; {card['minutes']} minutes")
         elif args.command == "cot":
-            import dataclasses
-
             from course_lib.evaluation.cot_model import ASSETS, RECIPE, build_cot
-            recipe = RECIPE if args.steps is None else dataclasses.replace(
-                RECIPE, max_steps=args.steps, warmup_steps=min(RECIPE.warmup_steps, max(args.steps - 1, 0)))
+            recipe = _with_steps(RECIPE, args.steps)
             out = args.out or ASSETS
             card = build_cot(out, recipe)
             steps, answer = card["accuracy"]["steps"]["greedy"], card["accuracy"]["answer"]["greedy"]
