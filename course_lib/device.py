@@ -60,9 +60,19 @@ def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
     return None
 
 
-def setup_lesson(seed: int = 0, prefer: str | None = None, verbose: bool = True) -> torch.device:
-    """The first cell of every lesson: seed, pick the device and say what was found."""
+def setup_lesson(seed: int = 0, prefer: str | None = None, verbose: bool = True,
+                 threads: int | None = 1) -> torch.device:
+    """The first cell of every lesson: seed, pick the device, set torch's CPU threads and say what was found.
+
+    ``threads``: torch's CPU threads (torch.set_num_threads). One by default: the course's models are
+    small, so a second thread gains little, and on a busy shared machine (Binder, CI) threads mostly
+    wait on each other. None keeps torch's own choice (one per core).
+    """
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads: expected a positive int or None, got {threads!r}")
     seed_everything(seed)
+    if threads is not None:
+        torch.set_num_threads(threads)
     device = pick_device(prefer)
     if verbose:
         if device.type == "cuda":
@@ -70,7 +80,8 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, verbose: bool = True)
         elif device.type == "mps":
             where = "mps (Apple GPU)"
         else:
-            where = f"cpu ({torch.get_num_threads()} threads)"
+            count = torch.get_num_threads()
+            where = f"cpu ({count} thread{'s' if count != 1 else ''})"
         grading = " | grading run" if os.environ.get("NBGRADER_EXECUTION") else ""
         print(f"torch {torch.__version__} | device: {where} | seed: {seed}{grading}")
     return device

@@ -42,6 +42,24 @@ def test_setup_lesson_says_what_it_found(capsys, monkeypatch):
     assert "device: cpu" in out and "seed: 1" in out and torch.__version__ in out
 
 
+def test_setup_lesson_sets_one_torch_thread_unless_told(monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        setup_lesson(verbose=False)
+        assert torch.get_num_threads() == 1
+        setup_lesson(verbose=False, threads=2)
+        assert torch.get_num_threads() == 2
+        setup_lesson(verbose=False, threads=None)  # torch's own choice is kept
+        assert torch.get_num_threads() == 2
+        for bad in (0, -1, 1.5, True, "2"):
+            with pytest.raises(ValueError, match="threads: expected a positive int or None"):
+                setup_lesson(verbose=False, threads=bad)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_check_tensor_binds_names_and_explains():
     assert check_tensor(torch.zeros(2, 3, 2), "x", shape=("B", 3, "B")) == {"B": 2}
     with pytest.raises(ValueError, match=r"x: expected 2 dimensions \(B, T\), got shape \(2, 3, 4\)"):
