@@ -11,7 +11,9 @@ the tool Flatpak uses) and sees:
 - its own PID namespace (it cannot see, trace or signal the grader; when the kernel ends, every
   process it started is killed with it), a private /tmp and IPC namespace;
 - an unprivileged user: a dedicated uid when the grader runs as root, else the instructor's uid
-  inside a user namespace, with no capabilities;
+  inside a user namespace, with no capabilities. A dedicated uid belongs to one kernel at a time on
+  the whole machine (``claim_uid``: a lock file per uid), so gradings running at once, in any
+  processes, never share a user, its process limit or its files;
 - limits on CPU time, address space, processes (counted per sandbox) and file size.
 
 The kernel talks to the grader over Unix sockets in a folder shared with the sandbox (ZeroMQ's
@@ -20,6 +22,7 @@ run on this machine (no bubblewrap, no namespaces): graders then warn and run ke
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -34,6 +37,9 @@ from traitlets import Integer
 
 INSIDE = "/submission"   # the submission copy, as the kernel sees it
 FIRST_UID = 64000        # sandbox users when grading as root: FIRST_UID + worker slot
+UIDS = 1000              # how many: FIRST_UID ... FIRST_UID + UIDS - 1
+UID_LOCKS = Path("/run/course-sandbox-uids") if Path("/run").is_dir() else \
+    Path(tempfile.gettempdir()) / "course-sandbox-uids"  # one lock file per uid in use
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
 RISK = ("learner code then runs as the grading user: it can read solutions/ and the gradebook, change other "
         "students' files and leave processes running; grade untrusted submissions only with the sandbox")
@@ -137,6 +143,32 @@ def sandbox_problem() -> str | None:
     return None
 
 
+def claim_uid(preferred: int = FIRST_UID, folder: Path = UID_LOCKS) -> tuple[int, object]:
+    """A sandbox uid that no other kernel on this machine holds, and the open lock file that holds it.
+
+    ``preferred`` is tried first, then FIRST_UID, FIRST_UID + 1, ... Each uid has a lock file in
+    ``folder``; an exclusive ``flock`` on it marks the uid as taken until the file is closed (its
+    holder releases it, or ends, even killed). Raises RuntimeError when every uid is taken.
+    """
+    folder = Path(folder)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(folder)
+    if not os.path.isdir(folder) or os.path.islink(folder) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise RuntimeError(f"{folder}: expected a folder of the grading user's own that no one else can write, "
+                           f"to hold the sandbox users' locks; remove it and grade again")
+    for uid in dict.fromkeys([preferred, *range(FIRST_UID, FIRST_UID + UIDS)]):
+        fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        lock = os.fdopen(fd, "r+b")  # closed (and so released) even if its holder forgets it
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return uid, lock
+    raise RuntimeError(f"all {UIDS} sandbox users ({FIRST_UID}-{FIRST_UID + UIDS - 1}) are in use by other "
+                       f"gradings on this machine (locks in {folder}); wait for them or grade with fewer workers")
+
+
 def _copy_for(work: Path, source: Path, uid: int | None) -> None:
     """Copy the submission folder ``source`` into ``work`` (links stay links), owned by the sandbox's user."""
     if source.is_dir():
@@ -162,7 +194,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     Whatever kernel a notebook names, the kernel is this Python's ipykernel; interrupts are sent
     as messages (a signal could not cross the PID namespace).
     """
-    uid = Integer(FIRST_UID, help="the sandbox's user when grading as root").tag(config=True)
+    uid = Integer(FIRST_UID, help="the sandbox's user when grading as root: tried first, another free one "
+                                  "if a kernel elsewhere holds it (claim_uid)").tag(config=True)
     cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
     memory_bytes = Integer(Limits.memory_bytes).tag(config=True)
     processes = Integer(Limits.processes).tag(config=True)
@@ -173,8 +206,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs["kernel_name"] = "python3"  # a notebook cannot choose an unsandboxed kernel
         super().__init__(**kwargs)
         self._scratch: Path | None = None
+        self._uid_lock = None  # held while the kernel lives (restarts included), when grading as root
 
     async def _async_pre_start_kernel(self, **kw):
+        if os.getuid() == 0 and self._uid_lock is None:
+            self.uid, self._uid_lock = claim_uid(self.uid)
         self._scratch = Path(tempfile.mkdtemp(prefix="sandbox-"))
         sockets, work = self._scratch / "k", self._scratch / "w"
         sockets.mkdir()
@@ -207,5 +243,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._scratch is not None and not restart:
             remove_tree(self._scratch)
             self._scratch = None
+        if self._uid_lock is not None and not restart:
+            self._uid_lock.close()  # after the kernel and its files are gone: the uid is free again
+            self._uid_lock = None
 
     cleanup_resources = _async_cleanup_resources
