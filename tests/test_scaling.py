@@ -261,7 +261,7 @@ def test_sweep_refuses_bad_settings():
         scaling.scaling_sweep([], [4096])
 
 
-def test_the_shipped_sweep_fits_a_sensible_law():
+def test_the_shipped_sweep_ran_every_size_on_every_budget():
     sweep = scaling.load_sweep()
     rows = sweep["rows"]
     settings = sweep["settings"]
@@ -272,16 +272,129 @@ def test_the_shipped_sweep_fits_a_sensible_law():
     for n_params in {row["n_params"] for row in rows}:
         losses = [row["loss"] for row in sorted(rows, key=lambda r: r["n_tokens"]) if row["n_params"] == n_params]
         assert all(later < earlier + 0.02 for earlier, later in itertools.pairwise(losses)), n_params
-    law = scaling.fit_sweep(rows)
-    assert 0 < law.alpha < 2 and 0 < law.beta < 2
+
+
+# ----------------------------------------------------------------------------- the law on the shipped sweep
+# The bounds the law fitted to the shipped sweep must meet on the runs it was fitted to (nats per character).
+MAX_FITTED_RESIDUAL = 0.30     # the worst run: the smallest model at 262,144 tokens (0.28)
+MEDIAN_FITTED_RESIDUAL = 0.01  # half of the runs (0.003)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """(rows, the law fit_sweep gives for them) of the shipped sweep."""
+    rows = scaling.load_sweep()["rows"]
+    return rows, scaling.fit_sweep(rows)
+
+
+def sweep_columns(rows):
+    return tuple(np.array([row[key] for row in rows], dtype=np.float64) for key in ("n_params", "n_tokens", "loss"))
+
+
+def test_fit_sweep_leaves_out_exactly_the_runs_below_the_threshold(shipped):
+    rows, law = shipped
+    fitted, plateau = scaling.split_sweep(rows)
+    assert scaling.FIT_MIN_TOKENS == 262_144
+    assert fitted == [row for row in rows if row["n_tokens"] >= 262_144]          # order kept
+    assert plateau == [row for row in rows if row["n_tokens"] < 262_144]
+    assert {row["n_tokens"] for row in plateau} == {16_384, 32_768, 65_536, 131_072} and len(plateau) == 24
+    assert {row["n_tokens"] for row in fitted} == {262_144, 524_288, 1_048_576} and len(fitted) == 18
+    # the law is the one fit_scaling_law gives for the fitted runs alone ...
+    assert law == fit_scaling_law(*sweep_columns(fitted))
+    # ... so the plateau's losses do not move it, and a fitted run's do
+    moved_plateau = [dict(row, loss=row["loss"] * 3) if row["n_tokens"] < 262_144 else row for row in rows]
+    assert scaling.fit_sweep(moved_plateau) == law
+    moved_fitted = [dict(row, loss=row["loss"] * 1.5) if row is fitted[0] else row for row in rows]
+    assert scaling.fit_sweep(moved_fitted) != law
+    # another threshold moves the split with it; 1 keeps every run
+    assert scaling.split_sweep(rows, min_tokens=131_072)[1] == [row for row in rows if row["n_tokens"] < 131_072]
+    assert scaling.split_sweep(rows, min_tokens=1) == (rows, [])
+
+
+def test_the_law_is_close_to_every_run_it_was_fitted_to(shipped):
+    rows, law = shipped
+    fitted, plateau = scaling.split_sweep(rows)
+    residuals = np.abs(scaling.sweep_residuals(law, fitted))
+    assert residuals.max() < MAX_FITTED_RESIDUAL, residuals.round(3)
+    assert np.median(residuals) < MEDIAN_FITTED_RESIDUAL, residuals.round(3)
     assert 0 < law.E < min(row["loss"] for row in rows)      # below every measured loss
-    N, D = np.array([r["n_params"] for r in rows]), np.array([r["n_tokens"] for r in rows])
-    predicted, measured = law.loss(N, D), np.array([r["loss"] for r in rows])
-    ranks = [np.argsort(np.argsort(values)) for values in (predicted, measured)]
-    assert np.corrcoef(*ranks)[0, 1] > 0.95                   # it orders the runs as they came out
-    # past the early plateau (see FULL_SWEEP's note) it is within a few percent
-    largest = D >= sorted(set(D))[-2]
-    assert np.median(np.abs(predicted[largest] / measured[largest] - 1)) < 0.1
+    assert 0 < law.alpha < 3 and 0 < law.beta < 3
+    # sweep_residuals is predicted minus measured, run by run (the oracle: the law's formula written out)
+    N, D, L = sweep_columns(plateau)
+    expected = law.E + law.A / N**law.alpha + law.B / D**law.beta - L
+    assert scaling.sweep_residuals(law, plateau) == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_threshold_is_where_every_model_has_left_the_plateau(shipped):
+    """Why 262,144: the plateau is the letter frequencies' entropy; from there on every model is past half of it."""
+    rows, _ = shipped
+    settings = scaling.load_sweep()["settings"]
+    letters = torch.bincount(scaling.sweep_tokens(settings["n_stories"])).double()
+    p = letters[letters > 0] / letters.sum()
+    plateau_loss = -(p * p.log()).sum().item()                                    # 3.04 nats per character
+    assert 2.9 < plateau_loss < 3.2
+    by_budget = {budget: [row["loss"] for row in rows if row["n_tokens"] == budget] for budget in
+                 settings["token_budgets"]}
+    smallest = min(by_budget[16_384])
+    assert abs(smallest - plateau_loss) < 0.4                                  # the least data: on the plateau
+    fitted_budgets = [budget for budget in by_budget if budget >= scaling.FIT_MIN_TOKENS]
+    assert all(max(by_budget[budget]) < plateau_loss / 2 for budget in fitted_budgets)
+    largest_excluded = max(budget for budget in by_budget if budget < scaling.FIT_MIN_TOKENS)
+    assert max(by_budget[largest_excluded]) > plateau_loss / 2                  # someone is still dropping there
+
+
+def test_the_law_fitted_to_every_run_is_worse_than_a_uniform_guess_on_the_plateau(shipped):
+    """What fit_sweep's threshold is for: the law has no plateau, and fitting one bends it out of shape."""
+    rows, law = shipped
+    everything = scaling.fit_sweep(rows, min_tokens=1)
+    fitted, plateau = scaling.split_sweep(rows)
+    least_data = [row for row in plateau if row["n_tokens"] == 16_384]
+    uniform = math.log(int(scaling.sweep_tokens(scaling.load_sweep()["settings"]["n_stories"]).max()) + 1)
+    assert np.all(scaling.sweep_residuals(everything, least_data) > 1.0)
+    assert np.all(everything.loss(*sweep_columns(least_data)[:2]) > uniform)    # ln 51 = 3.93
+    # and it is several times further off on the runs the law describes
+    assert np.abs(scaling.sweep_residuals(everything, fitted)).max() > MAX_FITTED_RESIDUAL / 2
+    assert np.median(np.abs(scaling.sweep_residuals(everything, fitted))) > 3 * MEDIAN_FITTED_RESIDUAL
+
+
+def test_fit_sweep_finds_the_minimum_scipy_finds(shipped):
+    """Oracle: scipy's least_squares with its Huber loss (the same objective, written in numpy) from 40 random starts."""
+    optimize = pytest.importorskip("scipy.optimize")
+    rows, law = shipped
+    N, D, L = sweep_columns([row for row in rows if row["n_tokens"] >= 262_144])
+
+    def log_residuals(params):  # log L_hat - log L for params (a, b, e, alpha, beta)
+        a, b, e, alpha, beta = params
+        return np.logaddexp(np.logaddexp(a - alpha * np.log(N), b - beta * np.log(D)), e) - np.log(L)
+
+    def huber(residuals, delta=1e-3):  # torch's huber_loss summed: 0.5 r^2 near 0, delta (|r| - delta / 2) beyond
+        r = np.abs(residuals)
+        return float(np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)).sum())
+
+    rng = np.random.default_rng(0)
+    best = None
+    for start in rng.uniform([0, 0, -3, 0, 0], [25, 25, 1, 3, 3], size=(40, 5)):
+        # scipy's "huber" with f_scale = delta is exactly the objective above (its cost is 0.5 sum rho)
+        result = optimize.least_squares(log_residuals, start, loss="huber", f_scale=1e-3,
+                                        xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=5000)
+        if np.all(result.x[3:] > 0) and (best is None or result.cost < best.cost):
+            best = result
+    ours = [math.log(law.A), math.log(law.B), math.log(law.E), law.alpha, law.beta]
+    assert huber(log_residuals(best.x)) == pytest.approx(best.cost, rel=1e-9)
+    assert huber(log_residuals(ours)) <= best.cost * (1 + 1e-6)
+    a, b, e, alpha, beta = best.x
+    oracle = ScalingLaw(E=math.exp(e), A=math.exp(a), B=math.exp(b), alpha=alpha, beta=beta)
+    assert law.loss(N, D) == pytest.approx(oracle.loss(N, D), abs=1e-5)
+    assert (law.alpha, law.beta, law.E) == pytest.approx((alpha, beta, math.exp(e)), rel=1e-4)
+
+
+def test_fit_sweep_refuses_too_few_runs_and_bad_thresholds(shipped):
+    rows, _ = shipped
+    with pytest.raises(ValueError, match=r"at least 5 runs with n_tokens >= 2,000,000 .* got 0 \(42 runs have fewer"):
+        scaling.fit_sweep(rows, min_tokens=2_000_000)
+    for bad in (0, 2.5e5, True):
+        with pytest.raises(ValueError, match="min_tokens: expected an int >= 1"):
+            scaling.split_sweep(rows, min_tokens=bad)
 
 
 def test_load_sweep_names_the_problem(tmp_path):
