@@ -30,6 +30,9 @@ _VF = torch._C._VariableFunctions  # immutable: the real torch.allclose, torch.a
 _TB = torch._C.TensorBase          # immutable: the real Tensor methods
 
 
+TRUSTED = False   # True in the checker kernel of split grading, where no learner code runs
+
+
 def is_grading() -> bool:
     """True while nbgrader grades or validates the notebook: heavy demo cells may skip then."""
     return bool(os.environ.get("NBGRADER_EXECUTION"))
@@ -71,6 +74,8 @@ def _learner_line(error: BaseException | None, shell) -> str:
     """Where the learner's code raised ``error``: "Cell In[7], line 3: return x @ w", or ""."""
     import traceback
 
+    if getattr(error, "learner_where", ""):  # raised in the learner's kernel: it said where
+        return error.learner_where
     if error is None or error.__traceback__ is None:
         return ""
     library = os.path.dirname(os.path.abspath(__file__))  # course_lib itself
@@ -91,6 +96,8 @@ def load_fresh(module_name: str) -> ModuleType:
     """
     if module_name != "course_lib" and not module_name.startswith("course_lib."):
         raise ValueError(f"load_fresh loads course_lib modules only, got {module_name!r}")
+    if TRUSTED:  # the checker kernel: no learner code has run here, the loaded modules are the files'
+        return importlib.import_module(module_name)
     ours = {k: v for k, v in sys.modules.items() if k == "course_lib" or k.startswith("course_lib.")}
     for name in ours:
         del sys.modules[name]
@@ -110,6 +117,25 @@ def fresh_grader() -> "Grader":
     grader = fresh.Grader(integrity)
     grader.check_untampered()
     return grader
+
+
+def with_references(answer: Any, references: Mapping[str, Any]) -> Any:
+    """A copy of the function or class ``answer`` whose global lookups of these names find ``references``."""
+    def rebound(function: FunctionType) -> FunctionType:
+        names = dict(function.__globals__)
+        names.update(references)
+        copy = FunctionType(function.__code__, names, function.__name__, function.__defaults__,
+                            function.__closure__)
+        copy.__kwdefaults__ = function.__kwdefaults__
+        copy.__qualname__ = function.__qualname__
+        return copy
+
+    if type(answer) is FunctionType:
+        return rebound(answer)
+    if isinstance(answer, type):  # a class: a subclass whose own methods see the references
+        methods = {key: rebound(value) for key, value in vars(answer).items() if type(value) is FunctionType}
+        return type(answer.__name__, (answer,), {**methods, "__qualname__": answer.__qualname__})
+    return answer
 
 
 def _show(value: Any, limit: int = 8) -> str:
@@ -217,21 +243,9 @@ class Grader:
         ``G.call(G.using(train_bpe, count_pairs=reference.count_pairs), pieces, 10)``. Only the
         names ``answer`` itself looks up are replaced; anything else is returned unchanged.
         """
-        def rebound(function: FunctionType) -> FunctionType:
-            names = dict(function.__globals__)
-            names.update(references)
-            copy = FunctionType(function.__code__, names, function.__name__, function.__defaults__,
-                                function.__closure__)
-            copy.__kwdefaults__ = function.__kwdefaults__
-            copy.__qualname__ = function.__qualname__
-            return copy
-
-        if type(answer) is FunctionType:
-            return rebound(answer)
-        if isinstance(answer, type):  # a class: a subclass whose own methods see the references
-            methods = {key: rebound(value) for key, value in vars(answer).items() if type(value) is FunctionType}
-            return type(answer.__name__, (answer,), {**methods, "__qualname__": answer.__qualname__})
-        return answer
+        if hasattr(type(answer), "_remote_using"):  # split grading: the answer is in the learner's kernel
+            return answer._remote_using(references)
+        return with_references(answer, references)
 
     def is_tensor(self, value: Any, name: str, shape: tuple | None = None,
                   dtype: torch.dtype | None = None) -> None:

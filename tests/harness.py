@@ -40,6 +40,48 @@ class Kernel:
         self.manager.shutdown_kernel(now=True)
 
 
+class SplitKernel(Kernel):
+    """A learner's kernel and a checker kernel: ``run_test`` runs a test cell in the checker, as grading does."""
+
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None):
+        import os
+        import tempfile
+
+        from course_lib.pipeline.split import start_command
+        super().__init__(cwd, env)
+        self.folder = Path(tempfile.mkdtemp(prefix="checker-socket-"))
+        self.path = str(self.folder / "checker")
+        self.checker_manager, self.checker = start_new_kernel(kernel_name="python3", cwd=str(self.folder),
+                                                              env=dict(os.environ, **(env or {})))
+        assert self._in(self.checker, start_command(self.path)) is None
+
+    def _in(self, client, code: str, timeout: float = 300):
+        learner = self.client
+        self.client = client
+        try:
+            return self.run(code, timeout)
+        finally:
+            self.client = learner
+
+    def run_test(self, code: str, timeout: float = 300) -> tuple[str, str] | None:
+        from course_lib.pipeline.split import RELEASE, bind_command, serve_command
+        serving = self.client.execute(serve_command(self.path), silent=True, store_history=False)
+        try:
+            self._in(self.checker, bind_command(code))
+            return self._in(self.checker, code, timeout)
+        finally:
+            self._in(self.checker, RELEASE)
+            while self.client.get_shell_msg(timeout=120)["parent_header"].get("msg_id") != serving:
+                pass
+
+    def close(self):
+        super().close()
+        self.checker.stop_channels()
+        self.checker_manager.shutdown_kernel(now=True)
+        import shutil
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def execute_in_subprocess(path: Path, grading: bool = False, timeout: int = 900) -> dict:
     """Execute a notebook in a fresh Python (so its peak memory is the kernel's) and return the stats."""
     command = [sys.executable, "-m", "course_lib.pipeline.execute", str(path)] + (["--grading"] if grading else [])

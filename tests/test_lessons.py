@@ -13,7 +13,7 @@ import pytest
 from course_lib.pipeline.class_grade import export_grades, grade_class
 from course_lib.pipeline.notebooks import grade_id, is_answer_cell, is_test_cell, nbgrader_meta, read_notebook
 from course_lib.pipeline.release import generate_release
-from harness import LESSONS, ROOT, Kernel, execute_in_subprocess, with_answers
+from harness import LESSONS, ROOT, SplitKernel, execute_in_subprocess, with_answers
 
 BUDGET_SECONDS, BUDGET_MB = 150, 1536
 MARKERS = re.compile(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)")
@@ -144,14 +144,15 @@ def test_autograding_solution_release_and_mistakes(lesson, tmp_path):
 
 
 def replay(lesson, cases_of):
-    """Run the lesson in a grading kernel; each case replaces its answer cell before that exercise's test cells.
+    """Run the lesson as grading does (test cells in a checker kernel); each case replaces its answer cell
+    before that exercise's test cells.
 
     ``cases_of`` maps an answer cell's grade_id to its cases ({"name", "code", ...}). Returns
     [(grade_id, case, messages)], messages being the test cells' errors joined ("" when they all passed).
     The real solution then runs, and its tests must pass, before the lesson goes on.
     """
     nb = source(lesson)
-    kernel = Kernel(ROOT / "solutions" / lesson, env={"NBGRADER_EXECUTION": "autograde"})
+    kernel = SplitKernel(ROOT / "solutions" / lesson, env={"NBGRADER_EXECUTION": "autograde"})
     results = []
     try:
         tests_of = {grade_id(a): ts for a, ts in exercises(nb)}
@@ -162,12 +163,12 @@ def replay(lesson, cases_of):
             if is_answer_cell(cell):
                 for case in cases_of.get(gid, []):
                     kernel.run(case["code"])
-                    errors = [kernel.run(t.source) for t in tests_of[gid]]
+                    errors = [kernel.run_test(t.source) for t in tests_of[gid]]
                     results.append((gid, case, " | ".join(f"{e[0]}: {e[1]}" for e in errors if e)))
                 error = kernel.run(cell.source)
                 assert error is None, f"solution {gid} raised {error}"
                 for test in tests_of[gid]:
-                    error = kernel.run(test.source)
+                    error = kernel.run_test(test.source)
                     assert error is None, f"{grade_id(test)} fails on the real solution: {error}"
             else:
                 error = kernel.run(cell.source)

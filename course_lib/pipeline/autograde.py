@@ -8,7 +8,9 @@ with these changes:
   nbgrader metadata names no cell of the lesson, or repeats one already seen, becomes an ordinary
   cell (worth nothing); a lesson cell whose metadata was edited gets the lesson's back. Each change
   is reported by cell, instead of nbgrader failing with "Please see the above traceback".
-- ``SandboxedExecute``: the kernel runs in the sandbox of ``course_lib.pipeline.sandbox``.
+- ``SplitExecute``: the learner's kernel runs in the sandbox of ``course_lib.pipeline.sandbox``, and each
+  test cell runs in a separate checker kernel that learner code never reaches (``course_lib.pipeline.split``):
+  the expected values, hidden tests and comparisons are out of the submission's reach.
 - ``CourseScoring``: a test cell scores when it raised nothing. Warnings (stderr) in it do not cost
   points, and a value it shows is never taken as partial credit.
 - ``SafeOutputs``: what reaches the formgrader and feedback is sanitised: no script, no event
@@ -24,6 +26,9 @@ from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool
+
+from course_lib.pipeline.notebooks import is_test_cell
+from course_lib.pipeline.split import SplitCells
 
 NOTE_PREFIX = "course-note: "
 FLAGS = ("grade", "solution", "locked", "task", "points")
@@ -100,9 +105,8 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
 
 
-def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+class SplitExecute(SplitCells, SandboxedExecute):
+    """SandboxedExecute, with each test cell run in a checker kernel that learner code never reaches."""
 
 
 class CourseScoring(NbGraderPreprocessor):
@@ -133,7 +137,7 @@ class SafeOutputs(SanitizeHTML):
 SANITIZE = ["nbgrader.preprocessors.ClearOutput", f"{__name__}.CourseStructure", "nbgrader.preprocessors.DeduplicateIds",
             "nbgrader.preprocessors.OverwriteKernelspec", "nbgrader.preprocessors.OverwriteCells",
             "nbgrader.preprocessors.CheckCellMetadata"]
-AUTOGRADE = [f"{__name__}.SandboxedExecute", f"{__name__}.CourseScoring", f"{__name__}.SafeOutputs",
+AUTOGRADE = [f"{__name__}.SplitExecute", f"{__name__}.CourseScoring", f"{__name__}.SafeOutputs",
              "nbgrader.preprocessors.IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor",
              "nbgrader.preprocessors.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades",
              "nbgrader.preprocessors.AssignLatePenalties", "nbgrader.preprocessors.CheckCellMetadata"]

@@ -190,8 +190,9 @@ def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = No
 
     Raises NotebookError (one line) when the file is missing or not a lesson notebook.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
+
+    from course_lib.pipeline.split import SplitNotebookClient
 
     path = Path(path)
     submission = read_notebook(path)
@@ -212,14 +213,14 @@ def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = No
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # heavy demo cells skip, as under nbgrader
     sandbox = {} if unsandboxed else {"kernel_manager_class": SandboxedKernelManager}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+    client = SplitNotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent.resolve())}},
                             **sandbox)
     # The kernel's own start-up messages (a warning about its TCP transport) would show in red in the
     # learner's cell: they go to a file instead, read only to explain a kernel that died.
     kernel_log = tempfile.TemporaryFile(mode="w+")
     try:
-        client.execute(stderr=kernel_log)
+        client.execute(stdout=kernel_log, stderr=kernel_log)
     except DeadKernelError:
         report.problem = ("the kernel died while running the notebook (a crash, os._exit, or memory "
                           "exhaustion); tests after that point score 0")

@@ -1,0 +1,140 @@
+"""Split grading: the learner's cells run in their (sandboxed) kernel, the test cells in a checker kernel.
+
+``SplitCells`` is mixed into the notebook clients that grade (nbgrader's autograder in
+``autograde.py``, self-grading in ``self_grade.py``). For each test cell it
+
+1. has the learner's kernel run the agent (``course_lib.pipeline.agent.serve``), which connects to
+   the checker's socket and waits for requests;
+2. runs the test cell in the checker kernel, after giving it the learner's value of each name the
+   cell uses and does not define (``course_lib.pipeline.checker.bind``);
+3. releases the learner's kernel, which goes back to the notebook.
+
+The test cell's outputs, and so its score, come from the checker kernel alone. If the learner's
+kernel does not come back (its code hangs), it is interrupted.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+from course_lib.pipeline.notebooks import is_test_cell
+
+RELEASE_SECONDS = 30   # how long the learner's kernel has to return to its notebook after a test cell
+RELEASE = "_course_checker_.release()"   # run in the checker kernel after each test cell
+
+
+def serve_command(path: str) -> str:
+    """What the learner's kernel runs while a test cell runs: the agent, answering at ``path``."""
+    return f"__import__('course_lib.pipeline.agent', fromlist=['serve']).serve({path!r}, globals())"
+
+
+def start_command(path: str) -> str:
+    """What makes a fresh kernel the checker, listening at ``path``."""
+    return f"from course_lib.pipeline import checker as _course_checker_\n_course_checker_.start({path!r})"
+
+
+def bind_command(source: str) -> str:
+    """What the checker kernel runs before the test cell ``source``: the learner's values of its free names."""
+    return f"_course_checker_.bind({source!r}, get_ipython().user_ns)"
+
+
+class SplitCells:
+    """Mixin for an nbclient NotebookClient: test cells go to a checker kernel of their own."""
+
+    split = True
+    _checker = None   # (kernel manager, kernel client, socket path, folder to remove)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if not (self.split and is_test_cell(cell) and cell.source.strip()):
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        checker_km, checker_kc, path = await self._checker_kernel()
+        learner_kc, learner_km = self.kc, self.km
+        serve = learner_kc.execute(serve_command(path), silent=True, store_history=False, allow_stdin=False)
+        self.kc, self.km = checker_kc, checker_km
+        try:
+            await self._quietly(bind_command(cell.source))
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            try:
+                await self._quietly(RELEASE)
+            finally:
+                self.kc, self.km = learner_kc, learner_km
+                await self._learner_back(serve)
+
+    async def _quietly(self, code: str) -> None:
+        """Run ``code`` in the current kernel (the checker's), waiting for its reply; output is ignored."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        await self.async_wait_for_reply(msg_id)
+
+    async def _learner_back(self, serve_id: str) -> None:
+        """Wait for the learner's kernel to finish serving; interrupt it if its code hangs."""
+        for attempt in range(2):
+            try:
+                await asyncio.wait_for(self._reply_to(serve_id), RELEASE_SECONDS)
+                return
+            except asyncio.TimeoutError:
+                if attempt == 0:
+                    await self.km.interrupt_kernel()
+
+    async def _reply_to(self, msg_id: str) -> None:
+        while True:
+            message = await self.kc.shell_channel.get_msg(timeout=None)
+            if message.get("parent_header", {}).get("msg_id") == msg_id:
+                return
+
+    async def _checker_kernel(self):
+        if self._checker is None:
+            folder = _socket_folder(self.km)
+            path = str(folder / "checker")
+            env = {**os.environ, "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
+                   "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1"}
+            work = Path(tempfile.mkdtemp(prefix="checker-"))  # an empty folder: nothing of the submission
+            km = AsyncKernelManager(kernel_name="python3")
+            await km.start_kernel(cwd=str(work), env=env, extra_arguments=list(self.extra_arguments or []),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            kc = km.client()
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=self.startup_timeout)
+            self._checker = (km, kc, path, work, folder)
+            learner = self.kc, self.km
+            self.kc, self.km = kc, km
+            try:
+                await self._quietly(start_command(path))
+            finally:
+                self.kc, self.km = learner
+        km, kc, path, _, _ = self._checker
+        return km, kc, path
+
+    async def _async_cleanup_kernel(self) -> None:
+        try:
+            await super()._async_cleanup_kernel()
+        finally:
+            if self._checker is not None:
+                km, kc, path, work, folder = self._checker
+                self._checker = None
+                kc.stop_channels()
+                await km.shutdown_kernel(now=True)
+                shutil.rmtree(work, ignore_errors=True)
+                if folder.name.startswith("checker-socket-"):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _socket_folder(km) -> Path:
+    """Where the checker's socket goes: the sandbox's shared folder, or a private one without a sandbox."""
+    scratch = getattr(km, "_scratch", None)
+    if scratch is not None:
+        return Path(scratch) / "k"
+    folder = Path(tempfile.mkdtemp(prefix="checker-socket-", dir="/tmp" if sys.platform != "win32" else None))
+    return folder
+
+
+class SplitNotebookClient(SplitCells, NotebookClient):
+    """nbclient's NotebookClient with split grading (self-grading uses it)."""
