@@ -8,6 +8,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
+# make test runs the suite on this many pytest-xdist workers (0: in one process). Each worker steals
+# tests from the other when idle, so lessons of very different lengths keep both cores busy.
+TEST_WORKERS ?= 2
 # Put the environment's scripts first on PATH: nbgrader runs `alembic` from PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 # Jupyter refuses to run as root unless told (containers, CI).
@@ -37,10 +40,10 @@ lab: $(VENV)/.lab
 test: $(VENV)/.test
 	@command -v chromium >/dev/null || ./.ci/install-chromium || echo "chromium unavailable: browser tests will skip"
 	@command -v bwrap >/dev/null || ./.ci/install-bubblewrap || echo "bubblewrap unavailable: grading runs unsandboxed, its attack tests skip"
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: $(VENV)/.test
-	$(BIN)/python -m pytest -m "not slow and not browser"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser"
 
 # The solutions notebooks as pytest items through nbval, every cell must run without error:
 # `make nbval LESSON=04_pretraining` for one lesson, `make nbval` for all. Not part of `make test`,

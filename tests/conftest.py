@@ -1,4 +1,9 @@
-"""Shared fixtures: a JupyterLab server on loopback for the browser tests."""
+"""Shared fixtures: a JupyterLab server on loopback for the browser tests.
+
+`make test` runs the suite on two pytest-xdist workers. Each worker is its own process with its
+own temporary folders, its own JupyterLab server (on a free port, started by the first test that
+needs it) and its own kernels; gradings take distinct sandbox users (sandbox.claim_uid).
+"""
 from __future__ import annotations
 
 import os

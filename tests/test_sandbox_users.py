@@ -74,13 +74,13 @@ def test_every_uid_taken_and_a_folder_others_can_write_are_named(tmp_path, monke
 
 
 def _lesson(path, seconds: float):
-    """A one-test lesson whose test fails with the kernel's uid, after ``seconds``."""
-    test = new_code_cell(f"import os, time\ntime.sleep({seconds})\nraise AssertionError(f'uid {{os.getuid()}}')",
-                         id="who", metadata={"nbgrader": {"grade": True, "grade_id": "who", "locked": True,
-                                                          "points": 1, "schema_version": 3, "solution": False,
-                                                          "task": False}})
+    """A lesson whose learner cell takes ``seconds`` and notes its kernel's uid; its test fails, naming that uid."""
+    learner = new_code_cell(f"import os, time\ntime.sleep({seconds})\nwho = os.getuid()", id="mine")
+    test = new_code_cell("raise AssertionError(f'uid {who}')", id="who",
+                         metadata={"nbgrader": {"grade": True, "grade_id": "who", "locked": True, "points": 1,
+                                                "schema_version": 3, "solution": False, "task": False}})
     path.parent.mkdir(parents=True)
-    nbformat.write(new_notebook(cells=[test]), path)
+    nbformat.write(new_notebook(cells=[learner, test]), path)
     return path
 
 
