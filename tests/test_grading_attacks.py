@@ -67,7 +67,38 @@ def _attacks(root: Path) -> dict[str, str]:
         "forkbomb": "import subprocess\nkids = []\ntry:\n    for _ in range(2000):\n"
                     "        kids.append(subprocess.Popen(['sleep', '60']))\nexcept OSError:\n    pass\n"
                     "print(len(kids), 'processes started')\n" + WRONG_DOUBLE,
+        **IN_PROCESS,
     }
+
+
+# Attacks on the grader inside the learner's interpreter: each passed every test while the test cells ran
+# in the learner's kernel. With split grading the test cells run in the checker kernel, which none reaches.
+PASS_ALL = ("class PassAll:\n    torch = __import__('torch')\n    def __getattr__(self, name):\n"
+            "        return lambda *a, **k: (a[0](*a[1:], **k) if name == 'call' else None)\n")
+IN_PROCESS = {
+    # rebinds the grader's entry point to one that passes everything
+    "rebind": PASS_ALL + "import course_lib.grading\ncourse_lib.grading.fresh_grader = lambda: PassAll()\n" + WRONG_DOUBLE,
+    # swaps the module a test cell imports
+    "modules": PASS_ALL + "import sys, types, course_lib.grading\nfake = types.ModuleType('course_lib.grading')\n"
+               "vars(fake).update(vars(course_lib.grading))\nfake.fresh_grader = lambda: PassAll()\n"
+               "sys.modules['course_lib.grading'] = fake\n" + WRONG_DOUBLE,
+    # rewrites every later cell that grades into `pass`
+    "transformer": "get_ipython().input_transformers_post.append(\n"
+                   "    lambda lines: ['pass\\n'] if any('fresh_grader' in line for line in lines) else lines)\n"
+                   + WRONG_DOUBLE,
+    # swallows every exception a cell raises
+    "swallow": "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n" + WRONG_DOUBLE,
+    # answers every torch comparison with True, below the grader's C-level functions
+    "torch_mode": "import torch\nfrom torch.overrides import TorchFunctionMode\n"
+                  "class Yes(TorchFunctionMode):\n    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+                  "        if getattr(func, '__name__', '') in ('allclose', 'equal', 'isclose', 'eq'):\n"
+                  "            return True\n        return func(*args, **(kwargs or {}))\n"
+                  "Yes().__enter__()\n" + WRONG_DOUBLE,
+    # returns an object that says it equals anything
+    "liar": "class Liar:\n    def __eq__(self, other):\n        return True\n    __bool__ = lambda self: True\n"
+            "    def __getattr__(self, name):\n        return lambda *a, **k: self\n"
+            "def double(x):\n    return Liar()",
+}
 
 
 @pytest.fixture(scope="module")
@@ -135,13 +166,13 @@ def hostile(tmp_path_factory):
 def test_every_student_is_graded_and_exported(hostile):
     _, statuses, rows, _, _ = hostile
     assert set(rows) == set(statuses) == {"good", "reader", "vandal", "daemon", "forkbomb", "shadow",
-                                          "honest_tampered", "padded", "script"}
+                                          "honest_tampered", "padded", "script", *IN_PROCESS}
     assert {s: v.status for s, v in statuses.items()} == {s: "graded" for s in statuses}, statuses
 
 
 @pytest.mark.parametrize("student, score", [
     ("good", 5.0), ("reader", 3.0), ("vandal", 3.0), ("daemon", 3.0), ("forkbomb", 3.0), ("shadow", 0.0),
-    ("honest_tampered", 5.0), ("padded", 3.0), ("script", 5.0)])
+    ("honest_tampered", 5.0), ("padded", 3.0), ("script", 5.0), *[(name, 3.0) for name in IN_PROCESS]])
 def test_each_attack_scores_only_its_real_answers(hostile, student, score):
     _, _, rows, _, _ = hostile
     assert (float(rows[student]["score"]), float(rows[student]["max_score"])) == (score, 5.0), rows[student]

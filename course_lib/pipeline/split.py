@@ -24,6 +24,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from nbclient.util import run_sync
 
 from course_lib.pipeline.notebooks import is_test_cell
 
@@ -68,6 +69,8 @@ class SplitCells:
             finally:
                 self.kc, self.km = learner_kc, learner_km
                 await self._learner_back(serve)
+
+    execute_cell = run_sync(async_execute_cell)   # nbclient binds its own at class creation: rebind ours
 
     async def _quietly(self, code: str) -> None:
         """Run ``code`` in the current kernel (the checker's), waiting for its reply; output is ignored."""
@@ -125,6 +128,8 @@ class SplitCells:
                 shutil.rmtree(work, ignore_errors=True)
                 if folder.name.startswith("checker-socket-"):
                     shutil.rmtree(folder, ignore_errors=True)
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
 
 def _socket_folder(km) -> Path:
