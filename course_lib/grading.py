@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import re
 import sys
 from types import FunctionType, ModuleType
 from typing import Any, Callable, Mapping
@@ -138,6 +139,13 @@ def with_references(answer: Any, references: Mapping[str, Any]) -> Any:
     return answer
 
 
+def _called(name: str, arguments: str) -> str:
+    """``softmax(x)`` for a plain name; a described call ("the layer's forward") gets its arguments after it."""
+    if re.fullmatch(r"[A-Za-z_][\w.]*", name):
+        return f"{name}({arguments})"
+    return f"{name}, with arguments ({arguments})" if arguments else name
+
+
 def _show(value: Any, limit: int = 8) -> str:
     """A compact, readable rendering of a value for failure messages."""
     if isinstance(value, torch.Tensor):
@@ -228,7 +236,7 @@ class Grader:
         except Exception as error:  # the learner's bug: report it, do not crash the grader
             shapes = ", ".join(_show(a) if isinstance(a, torch.Tensor) else repr(a)[:40] for a in args)
             raise ExerciseFailure(
-                f"calling {name}({shapes}) raised {type(error).__name__}: {error}"
+                f"calling {_called(name, shapes)} raised {type(error).__name__}: {error}"
             ) from error
         for original, now in zip(before, inputs):
             if tuple(_TB.size(original)) != tuple(_TB.size(now)) or not _VF.equal(original, _TB.detach(now)):

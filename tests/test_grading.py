@@ -160,3 +160,17 @@ def test_is_grading_follows_nbgrader_environment(monkeypatch):
     assert course_lib.is_grading() is False
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert course_lib.is_grading() is True
+
+
+def test_a_described_call_is_not_given_a_second_pair_of_brackets():
+    G = fresh_grader()
+
+    def broken(x=None):
+        raise ValueError("no")
+
+    with pytest.raises(ExerciseFailure, match=r"^calling broken\(3\) raised ValueError: no$"):
+        G.call(broken, 3)
+    with pytest.raises(ExerciseFailure, match=r"^calling BytePairTokenizer\(\.\.\.\)\.vocab raised ValueError"):
+        G.call(broken, name="BytePairTokenizer(...).vocab")
+    with pytest.raises(ExerciseFailure, match=r"^calling pass_at_k for n = 30, with arguments \(3\) raised"):
+        G.call(broken, 3, name="pass_at_k for n = 30")
