@@ -139,6 +139,18 @@ def with_references(answer: Any, references: Mapping[str, Any]) -> Any:
     return answer
 
 
+# (atol, rtol) by dtype: what a correct computation in that dtype reaches on the lessons' inputs.
+# float32 keeps about 7 significant digits and sums of a few hundred terms lose one or two of them.
+TOLERANCES = {torch.float64: (1e-6, 1e-5), torch.float32: (1e-5, 1e-4),
+              torch.bfloat16: (1e-2, 2e-2), torch.float16: (1e-3, 2e-3)}
+
+
+def tolerance_for(*values: Any) -> tuple[float, float]:
+    """The default (atol, rtol) for comparing ``values``: the loosest of their dtypes' (numbers are float64)."""
+    dtypes = [v.dtype for v in values if type(v) is torch.Tensor and v.dtype in TOLERANCES] or [torch.float64]
+    return max((TOLERANCES[d] for d in dtypes), key=lambda pair: pair[1])
+
+
 def _called(name: str, arguments: str) -> str:
     """``softmax(x)`` for a plain name; a described call ("the layer's forward") gets its arguments after it."""
     if re.fullmatch(r"[A-Za-z_][\w.]*", name):
@@ -273,13 +285,18 @@ class Grader:
         if bad:
             raise ExerciseFailure(f"{name} contains nan or inf: {_show(value)}" + (f". {hint}" if hint else ""))
 
-    def close(self, actual: Any, expected: Any, name: str, *, atol: float = 1e-6, rtol: float = 1e-5,
+    def close(self, actual: Any, expected: Any, name: str, *, atol: float | None = None, rtol: float | None = None,
               mistakes: Mapping[str, Any] | None = None, hint: str = "") -> None:
         """``actual`` must match ``expected`` (tensor or number) within tolerance.
 
+        The tolerance, unless given, is the one of ``TOLERANCES`` for the less precise dtype of the
+        two (a Python number counts as float64): what a correct computation in that dtype reaches.
         ``mistakes`` maps a message to the value a known mistake would produce: when the
         answer matches one of them, that message is the failure (it names the mistake).
         """
+        default_atol, default_rtol = tolerance_for(actual, expected)
+        atol = default_atol if atol is None else atol
+        rtol = default_rtol if rtol is None else rtol
         if isinstance(expected, torch.Tensor):
             self.is_tensor(actual, name, shape=tuple(_TB.size(expected)))
             a = _TB.to(_TB.detach(actual), torch.float64)

@@ -174,3 +174,17 @@ def test_a_described_call_is_not_given_a_second_pair_of_brackets():
         G.call(broken, name="BytePairTokenizer(...).vocab")
     with pytest.raises(ExerciseFailure, match=r"^calling pass_at_k for n = 30, with arguments \(3\) raised"):
         G.call(broken, 3, name="pass_at_k for n = 30")
+
+
+def test_default_tolerances_follow_the_less_precise_dtype():
+    G = fresh_grader()
+    exact = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    off = exact * (1 + 5e-5)                             # what a float32 computation may reach, not float64
+    G.close(off.float(), exact, "float32 answer")       # float32: rtol 1e-4
+    with pytest.raises(ExerciseFailure, match="largest difference"):
+        G.close(off, exact, "float64 answer")            # float64: rtol 1e-5
+    with pytest.raises(ExerciseFailure):
+        G.close(float(off[0]), 1.0, "a Python number")   # numbers count as float64
+    G.close(off.bfloat16(), exact, "bfloat16 answer")
+    assert grading.tolerance_for(exact, off.float()) == grading.TOLERANCES[torch.float32]
+    assert grading.tolerance_for(1.0) == grading.TOLERANCES[torch.float64]

@@ -51,6 +51,20 @@ def train(model, optimizer, scheduler, x):
 def call_forward(module, x):
     return module(x)
 
+def rebind_data(p):
+    p.data = p.data * 3
+
+def to_eval(model):
+    model.eval()
+    return model.training
+
+def count(pieces):
+    import collections
+    return collections.Counter(pieces)
+
+def same_module(a, b):
+    return a is b
+
 class PlainSGD(torch.optim.Optimizer):
     def __init__(self, params, lr=0.1):
         super().__init__(params, dict(lr=lr))
@@ -204,6 +218,19 @@ def names_free_train(model, optimizer, scheduler, x):
     optimizer.step()
     scheduler.step()
     return model(x).pow(2).sum().item()
+
+
+def test_data_rebound_training_flags_and_counters_come_back(learner):
+    names, G = learner
+    p = torch.ones(3, requires_grad=True)
+    names["rebind_data"](p)                              # `p.data = ...` swaps the storage: still seen
+    assert torch.equal(p.detach(), torch.full((3,), 3.0))
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.1)).train()
+    assert G.call(names["to_eval"], model) is False and [m.training for m in model.modules()] == [False] * 3
+    counts = G.call(names["count"], ["a", "b", "a"])
+    assert type(counts).__name__ == "Counter" and counts == {"a": 2, "b": 1}
+    layer = G.call(names["Layer"], 2)
+    assert G.call(names["same_module"], layer, layer) is True   # a learner's module goes back by reference
 
 
 def test_a_generator_advances_as_if_the_learner_drew_from_it_here(learner):

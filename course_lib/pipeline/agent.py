@@ -144,7 +144,7 @@ class Agent:
                                 bool(twin.requires_grad)])
                 self.signatures[number] = wire.Signature(twin)
         generators = [[number, wire.tensor_bytes(g.get_state())] for number, g in self.generators.items()]
-        stateful = [[number, self.encode(value.state_dict())] for number, value in self.stateful.items()]
+        stateful = [[number, self.encode(state_of(value))] for number, value in self.stateful.items()]
         return {"tensors": tensors, "generators": generators, "stateful": stateful}
 
     # ------------------------------------------------------------------ values -> plain data
@@ -236,6 +236,13 @@ def _rebuilt(type_name: str, message: str) -> Exception:
     if isinstance(builtin, type) and issubclass(builtin, Exception):
         return builtin(message)
     return RuntimeError(f"{type_name}: {message}")
+
+
+def state_of(value) -> dict:
+    """What the checker's copy needs back: a module's training flags, or a state_dict."""
+    if isinstance(value, torch.nn.Module):
+        return {"training": [module.training for module in value.modules()]}
+    return value.state_dict()
 
 
 def _track_steps(optimizer: torch.optim.Optimizer, called: bool) -> None:

@@ -151,7 +151,21 @@ def _exception_for(error: dict) -> BaseException:
 
 
 # ------------------------------------------------------------------ the channel
-STATEFUL = (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler)
+# Sent as copies whose state comes back after each request: an optimizer's and a scheduler's state_dict,
+# a module's training flags (its parameters and buffers are shared tensors).
+STATEFUL = (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler, torch.nn.Module)
+
+
+def restore(value, state) -> None:
+    """Give the checker's optimizer, scheduler or module the state its copy has in the learner's kernel."""
+    if isinstance(value, torch.nn.Module):
+        modules = list(value.modules())
+        flags = state.get("training") if isinstance(state, dict) else None
+        if type(flags) is list and len(flags) == len(modules):
+            for module, flag in zip(modules, flags):
+                module.training = flag is True
+    else:
+        value.load_state_dict(state)
 
 
 class _Pickler(pickle.Pickler):
@@ -163,6 +177,8 @@ class _Pickler(pickle.Pickler):
         self.inside = set() if inside is None else inside   # stateful objects being pickled now
 
     def persistent_id(self, value):
+        if isinstance(value, Remote):   # first: a learner's module answers isinstance as a Module does
+            return ("object", object.__getattribute__(value, "_handle").number)
         if isinstance(value, STATEFUL) and id(value) not in self.inside:
             # an optimizer or scheduler: sent as a copy, and its state_dict comes back after each request
             self.inside.add(id(value))
@@ -177,8 +193,6 @@ class _Pickler(pickle.Pickler):
             return ("tensor", self.channel.share(value))
         if isinstance(value, torch.Generator):
             return ("generator", self.channel.share_generator(value))
-        if isinstance(value, Remote):
-            return ("object", object.__getattribute__(value, "_handle").number)
         if isinstance(value, (FunctionType, MethodType, BuiltinFunctionType, type)):
             module = getattr(value, "__module__", "") or ""
             qualname = getattr(value, "__qualname__", "")
@@ -285,7 +299,7 @@ class Channel:
                 self.generators[number].set_state(wire.tensor_from(spec))
         for number, state in pull.get("stateful", []):
             if number in self.stateful:   # what step() and scheduler.step() changed there: lr, momenta, counts
-                self.stateful[number].load_state_dict(wire._decode(state, self.tensors, 0))
+                restore(self.stateful[number], wire._decode(state, self.tensors, 0))
 
     # ------------------------------------------------------------------ requests
     def _connection(self) -> socket.socket:

@@ -43,13 +43,15 @@ class WireError(ValueError):
 class Signature:
     """What a shared tensor looked like at the last exchange: it is sent again when this changes.
 
-    It holds the gradient itself, so a new gradient can never pass for the old one by reusing
-    its memory address.
+    It holds the gradient and the storage themselves, so a new gradient, or new data put in
+    with ``p.data = ...``, can never pass for the old by reusing its memory address.
     """
 
     def __init__(self, tensor: torch.Tensor):
         self.grad = tensor.grad if tensor.is_leaf else None
-        self.state = (tensor._version, tensor.requires_grad, None if self.grad is None else self.grad._version)
+        self.storage = tensor.untyped_storage()   # held, so `p.data = new` cannot reuse its address unseen
+        self.state = (tensor._version, tensor.requires_grad, self.storage.data_ptr(), tuple(tensor.shape),
+                      None if self.grad is None else self.grad._version)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Signature) and self.grad is other.grad and self.state == other.state
@@ -149,7 +151,9 @@ def _decode(value, twins, depth, backward=None):
         kind = DICTS.get(body.get("type")) if type(body) is dict else None
         if kind is None:
             raise WireError("a malformed dict")
-        return kind((_decode(k, twins, depth + 1, backward), _decode(v, twins, depth + 1, backward)) for k, v in _pairs(body.get("items")))
+        pairs = {_decode(k, twins, depth + 1, backward): _decode(v, twins, depth + 1, backward)
+                 for k, v in _pairs(body.get("items"))}
+        return kind(pairs)   # from a dict: Counter(pairs) would count the pairs
     if tag == "tensor":
         tensor = tensor_from(body)
         if body.get("parameter") is True:
