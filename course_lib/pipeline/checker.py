@@ -373,9 +373,8 @@ class Channel:
             return [self._remote(v) for v in value]
         if type(value) is tuple:
             return tuple(self._remote(v) for v in value)
-        if isinstance(value, dict):
-            return type(value)((k, self._remote(v)) for k, v in value.items()) if type(value) is not dict else \
-                {k: self._remote(v) for k, v in value.items()}
+        if isinstance(value, dict):   # dict, OrderedDict or Counter, built from a dict (Counter counts pairs)
+            return type(value)({k: self._remote(v) for k, v in value.items()})
         return value
 
     def _backward(self, number: int):
