@@ -65,6 +65,10 @@ def count(pieces):
 def same_module(a, b):
     return a is b
 
+def append_to(items, table):
+    items.append(len(items))
+    table["seen"] = True
+
 class PlainSGD(torch.optim.Optimizer):
     def __init__(self, params, lr=0.1):
         super().__init__(params, dict(lr=lr))
@@ -231,6 +235,9 @@ def test_data_rebound_training_flags_and_counters_come_back(learner):
     assert type(counts).__name__ == "Counter" and counts == {"a": 2, "b": 1}
     layer = G.call(names["Layer"], 2)
     assert G.call(names["same_module"], layer, layer) is True   # a learner's module goes back by reference
+    items, table = [5, 6], {}
+    names["append_to"](items, table=table)                     # containers changed in place: changed here too
+    assert items == [5, 6, 2] and table == {"seen": True}
 
 
 def test_a_generator_advances_as_if_the_learner_drew_from_it_here(learner):

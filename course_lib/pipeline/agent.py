@@ -13,6 +13,7 @@ import base64
 import collections
 import contextlib
 import io
+import json
 import os
 import pickle
 import socket
@@ -65,10 +66,11 @@ class Agent:
     def _answer(self, request: dict) -> None:
         """Do one request; send its result, or the error the learner's code raised."""
         printed = io.StringIO()
+        self.changed_arguments = []
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
                 result = self._do(request)
-            message = {"reply": self.encode(result)}
+            message = {"reply": self.encode(result), "arguments": self.changed_arguments}
         except Exception as error:  # the learner's code raised: describe it, in plain data
             message = {"error": describe(error)}
         message["printed"] = printed.getvalue()[-OUTPUT_LIMIT:]
@@ -84,7 +86,15 @@ class Agent:
             return {name: self.namespace[name] for name in request["names"] if name in self.namespace}
         target = self.objects[request["target"]] if "target" in request else None
         if op == "call":
-            return target(*request["args"], **request["kwargs"])
+            args, kwargs = request["args"], request["kwargs"]
+            watched = {key: value for key, value in [*enumerate(args), *kwargs.items()]
+                       if type(value) in (list, dict, set, bytearray)}
+            before = {key: _json(self.encode(value)) for key, value in watched.items()}
+            result = target(*args, **kwargs)
+            # the learner's code changed a container it was given: the checker's own changes the same way
+            self.changed_arguments = [[key, self.encode(value)] for key, value in watched.items()
+                                      if _json(self.encode(value)) != before[key]]
+            return result
         if op == "getattr":
             return getattr(target, request["name"])
         if op == "setattr":
@@ -206,8 +216,7 @@ class Agent:
 
 
 
-def _json(message: dict) -> bytes:
-    import json
+def _json(message) -> bytes:
     return json.dumps(message, allow_nan=True).encode()
 
 

@@ -136,13 +136,21 @@ def _stand_in(handle: wire.Handle) -> type:
 
 
 def _exception_for(error: dict) -> BaseException:
+    """The learner's exception, rebuilt here: the same builtin type (so ``isinstance`` checks hold), same text."""
     type_name, message = str(error.get("type", "Exception")), str(error.get("message", ""))
     builtin = getattr(builtins, type_name, None)
-    if isinstance(builtin, type) and issubclass(builtin, Exception) and not issubclass(builtin, (SystemExit,)):
+    exception = None
+    if isinstance(builtin, type) and issubclass(builtin, Exception):
         try:
             exception = builtin(message)
+            if builtin is not KeyError and str(exception) != message:
+                exception = None
         except Exception:
-            exception = LearnerError(message)
+            exception = None
+        if exception is None:   # a type whose constructor wants its fields (UnicodeDecodeError): keep the text
+            kind = type(type_name, (builtin,), {"__str__": lambda self: self.args[0] if self.args else ""})
+            exception = kind.__new__(kind)
+            exception.args = (message,)
     else:
         kind = type(type_name if type_name.isidentifier() else "LearnerError", (LearnerError,), {})
         exception = kind(message)
@@ -205,6 +213,19 @@ class _Pickler(pickle.Pickler):
             if isinstance(value, (FunctionType, MethodType)) and (module == "__main__" or "<" in qualname):
                 return ("callback", self.channel.share_function(value))
         return None
+
+
+def _update_in_place(args: tuple, kwargs: dict, changed) -> None:
+    """Change the lists, dicts and sets the checker passed as the learner's code changed its copies."""
+    for key, value in changed if type(changed) is list else []:
+        original = args[key] if type(key) is int and 0 <= key < len(args) else kwargs.get(key) if type(key) is str else None
+        if type(original) is not type(value) and not (type(original) is bytearray and type(value) is bytes):
+            continue
+        if isinstance(original, (list, bytearray)):
+            original[:] = value
+        elif isinstance(original, (dict, set)):
+            original.clear()
+            original.update(value)
 
 
 def _number_in(table: dict[int, object], value) -> int:
@@ -346,6 +367,8 @@ class Channel:
                 if error is not None:
                     raise error   # a checker function the learner's code called failed: that is the failure
                 raise _exception_for(message["error"] if type(message["error"]) is dict else {})
+            if op == "call":
+                _update_in_place(fields["args"], fields["kwargs"], message.get("arguments"))
             return message.get("reply")
 
     def _receive(self) -> dict:
@@ -355,7 +378,7 @@ class Channel:
             raise wire.WireError("a malformed message")
         self._take_pull(raw.get("pull", {}))
         message = {}
-        for key in ("reply", "args", "kwargs"):
+        for key in ("reply", "args", "kwargs", "arguments"):
             if key in raw:
                 message[key] = wire._decode(raw[key], self.tensors, 0, self._backward)
         for key in ("callback", "error", "printed"):
