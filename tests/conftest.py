@@ -6,6 +6,7 @@ needs it) and its own kernels; gradings take distinct sandbox users (sandbox.cla
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -88,9 +89,18 @@ def lab(tmp_path_factory):
 
 
 
+def shut_down_sessions(base: str, token: str) -> None:
+    """Shut down every notebook session of the server (and so its kernel): a lesson's kernel holds its memory."""
+    sessions = json.load(urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=30))
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=60)
+
+
 @pytest.fixture
 def browser_page(lab):
-    """A page of headless Debian chromium (via Playwright), closed after the test; skips without chromium."""
+    """A page of headless Debian chromium (via Playwright), closed after the test with the kernels it
+    started; skips without chromium."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     playwright = pytest.importorskip("playwright.sync_api")
@@ -101,6 +111,7 @@ def browser_page(lab):
             yield browser.new_page(viewport={"width": 1500, "height": 1100})
         finally:
             browser.close()
+            shut_down_sessions(*lab)
 
 
 def open_notebook(page, base: str, token: str, path: str, timeout_ms: int = 180_000) -> None:

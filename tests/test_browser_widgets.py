@@ -1,13 +1,17 @@
-"""A learner's Run All in real JupyterLab: the whole lesson runs, failures show in place, every widget
-appears, and each explorer redraws after one slider notch (timed, from the key press to the new picture).
+"""A learner's Run All in real JupyterLab, for every lesson: the whole lesson runs, failures show in
+place, every widget appears; and each explorer of lesson 07 redraws after one slider notch (timed,
+from the key press to the new picture).
 
 Uses the shared ``lab`` fixture (tests/conftest.py): JupyterLab serving a copy of notebooks/ (the
 student release, every exercise unanswered), driven by Debian's chromium through Playwright.
-Lesson 07 is the one with the most explorers. One Run All (Run > Run All Cells) must reach the last
-cell: the release tags every test cell ``raises-exception``, so an unanswered exercise's failure
-shows in its cell (message first, a few lines) and the run goes on. Then, for each explorer, one
-slider moves notch by notch (focus the handle, press an arrow key); each redraw is timed in the page
-and the new picture must differ from the old one, pixel for pixel. The redraw times go to
+In each lesson one Run All (Run > Run All Cells) must reach the last cell: the release tags every
+test cell ``raises-exception``, so an unanswered exercise's failure shows in its cell (message
+first, a few lines) and the run goes on. Then every widget the lesson shows (each cell that calls an
+``..._explorer(`` or ``..._viewer(``) must be drawn on the page. Each lesson is its own test, so
+the two workers of `make test` share them; all eight cost about as much CPU time as the lessons'
+budget tests (the full lessons, run once more). Lesson 07, the one with the most explorers, goes on:
+for each explorer, one slider moves notch by notch (focus the handle, press an arrow key); each
+redraw is timed in the page and the new picture must differ from the old one, pixel for pixel. The redraw times go to
 test-artifacts/widget-redraw-browser.json (``bench/bench_widgets.py`` prints them beside its own);
 they are reported, not asserted: a wall-clock limit would fail on a busy machine. Screenshots go to
 test-artifacts/. The headless tests of the same explorers are in test_widgets_optimization.py.
@@ -20,8 +24,12 @@ import statistics
 
 import pytest
 from conftest import ARTIFACTS, accept_dialogs, open_notebook
+from harness import LESSONS, ROOT
+
+from course_lib.pipeline.notebooks import is_test_cell, read_notebook
 
 LESSON = "07_optimization"
+WIDGET_CALL = re.compile(r"\b\w+_(?:explorer|viewer)\(")  # a cell that shows one of the course's widgets
 NOTCHES = 6  # slider moves per explorer, timed one by one
 
 # (name for the screenshots, text that identifies the cell, which slider (in page order), the keys to
@@ -61,15 +69,22 @@ CODE_CELLS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')
 FAILURE = re.compile(r"^\w*(Error|Exception|Failure|Interrupt)\b|Traceback", re.M)
 
 
-def code_cell(page, text: str):
+def code_cell(page, text: str, lesson: str = LESSON):
     """The code cell whose source contains ``text``."""
     cell = page.locator(".jp-Notebook .jp-CodeCell").filter(
         has=page.locator(".jp-InputArea-editor", has_text=text))
-    assert cell.count() == 1, f"expected one cell of {LESSON} containing {text!r}, found {cell.count()}"
+    assert cell.count() == 1, f"expected one cell of {lesson} containing {text!r}, found {cell.count()}"
     return cell
 
 
-def run_all(page, attempts: int = 4) -> None:
+def widget_calls(lesson: str) -> list[str]:
+    """The call (``descent_explorer(``) in each of the release's cells that shows a widget."""
+    release = read_notebook(ROOT / "notebooks" / lesson / f"{lesson}.ipynb")
+    return [match.group(0) for cell in release.cells if cell.cell_type == "code" and not is_test_cell(cell)
+            for match in [WIDGET_CALL.search(cell.source)] if match]
+
+
+def run_all(page, lesson: str = LESSON, attempts: int = 4) -> None:
     """Run > Run All Cells, as a learner does it, until the first cell runs.
 
     It tries again because JupyterLab ignores Run All while the kernel is still starting (it only
@@ -88,7 +103,7 @@ def run_all(page, attempts: int = 4) -> None:
             return
         except Exception:
             if attempt == attempts - 1:
-                page.screenshot(path=str(ARTIFACTS / f"{LESSON}-run-all-did-not-start.png"))
+                page.screenshot(path=str(ARTIFACTS / f"{lesson}-run-all-did-not-start.png"))
                 raise
 
 
@@ -103,31 +118,63 @@ def wait_until_every_cell_ran(page, timeout_ms: int) -> None:
         }""", timeout=timeout_ms, polling=2000)
 
 
-@pytest.mark.slow
-@pytest.mark.browser
-@pytest.mark.timeout(2400)
-def test_run_all_reaches_the_end_of_lesson_07_and_every_explorer_redraws(lab, browser_page):
-    base, token = lab
-    page = browser_page
-    open_notebook(page, base, token, f"{LESSON}/{LESSON}.ipynb")
-    run_all(page)
+def run_all_to_the_end(page, base: str, token: str, lesson: str) -> None:
+    """One Run All of the learner's copy of ``lesson``: it reaches the last cell, only the unanswered
+    exercises' test cells fail (each in a few lines, message first), and every widget is drawn."""
+    open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
+    run_all(page, lesson)
     try:
         wait_until_every_cell_ran(page, timeout_ms=1_800_000)
     except Exception:
-        page.screenshot(path=str(ARTIFACTS / f"{LESSON}-run-all-stopped.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"{lesson}-run-all-stopped.png"), full_page=True)
         raise
 
     # The unanswered exercises failed in place, in a few lines that start with the message, and no
     # other cell failed: the lesson after each exercise runs on the library's version.
     cells = page.evaluate(CODE_CELLS)
     tests = [stderr for source, stderr in cells if "fresh_grader()" in source]
-    assert len(tests) >= 5 and len(cells) > 2 * len(tests)
+    assert len(tests) >= 5 and len(cells) > 2 * len(tests), (lesson, len(tests), len(cells))
     for i, stderr in enumerate(tests):
-        assert len(stderr) == 1 and stderr[0].startswith("ExerciseFailure:"), (i, stderr)
+        assert len(stderr) == 1 and stderr[0].startswith("ExerciseFailure:"), (lesson, i, stderr)
         assert len(stderr[0].splitlines()) <= 6 and "grading.py" not in stderr[0] and "Traceback" not in stderr[0]
     failed = [(source[:60], stderr) for source, stderr in cells if "fresh_grader()" not in source
               and any(FAILURE.search(text) for text in stderr)]
-    assert not failed, failed
+    assert not failed, (lesson, failed)
+
+    # Every widget of the lesson is on the page, drawn (not "Loading widget...", not an error).
+    calls = widget_calls(lesson)
+    assert calls, f"{lesson}: no cell shows a widget (none calls ..._explorer( or ..._viewer()"
+    for call in calls:
+        cell = code_cell(page, call, lesson)
+        cell.scroll_into_view_if_needed()
+        try:  # a drawn widget, not only a progress bar of the same cell
+            page.wait_for_function("cell => [...cell.querySelectorAll('.jp-OutputArea-output .jupyter-widgets')]"
+                                   ".some(widget => widget.getBoundingClientRect().height > 50)",
+                                   arg=cell.element_handle(), timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"{lesson}-widget-missing.png"))
+            raise AssertionError(f"{lesson}: the widget of the cell with {call!r} is not on the page after Run All")
+        shown = cell.locator(".jp-OutputArea").inner_text()
+        assert "Error displaying widget" not in shown and "Loading widget" not in shown, (lesson, call, shown[:300])
+    page.screenshot(path=str(ARTIFACTS / f"{lesson}-run-all-end.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(2400)
+@pytest.mark.parametrize("lesson", [lesson for lesson in LESSONS if lesson != LESSON])  # 07: the test below
+def test_run_all_reaches_the_end_with_every_widget_on_the_page(lab, browser_page, lesson):
+    base, token = lab
+    run_all_to_the_end(browser_page, base, token, lesson)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(2400)
+def test_run_all_reaches_the_end_of_lesson_07_and_every_explorer_redraws(lab, browser_page):
+    base, token = lab
+    page = browser_page
+    run_all_to_the_end(page, base, token, LESSON)
 
     redraws = {}
     for name, text, slider_index, keys in EXPLORERS:
