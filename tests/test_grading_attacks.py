@@ -260,3 +260,42 @@ def test_self_grading_counts_only_the_lessons_tests_and_ignores_course_files_bes
     assert [(r.name, r.points, r.max_points) for r in report.results] == [("double_tests", 0.0, 2.0),
                                                                          ("square_tests", 3.0, 3.0)]
     assert "you returned 3x" in report.results[0].message
+
+
+
+PROBE = """
+import json, subprocess, tempfile
+from pathlib import Path
+from course_lib.pipeline.sandbox import Limits, sandbox_command
+work = Path(tempfile.mkdtemp())
+inside = ("id -u; touch /submission/written && echo wrote; touch /usr/x 2>/dev/null || echo usr-read-only; "
+          "ls SOLUTIONS >/dev/null 2>&1 || echo no-solutions; ls /root >/dev/null 2>&1 || echo no-root; "
+          "ls /proc | grep -c '^[0-9]'")
+result = subprocess.run(sandbox_command(["/bin/sh", "-c", inside], work, Limits(cpu_seconds=30)),
+                        capture_output=True, text=True, timeout=60)
+print(json.dumps({"code": result.returncode, "written": (work / "written").exists(),
+                  "lines": result.stdout.split(), "errors": result.stderr[-300:]}))
+"""
+
+
+def test_the_sandbox_holds_for_an_unprivileged_grader():
+    """Graded by an ordinary user (no root): bubblewrap makes a user namespace, and the same walls stand."""
+    import os
+    import shutil
+    import sys
+    if os.getuid() != 0 or shutil.which("setpriv") is None or shutil.which("bwrap") is None:
+        pytest.skip("needs root (to become an ordinary user for the test), setpriv and bubblewrap")
+    nobody = 65534
+    run = subprocess.run(["setpriv", f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups", sys.executable,
+                          "-c", PROBE.replace("SOLUTIONS", str(ROOT / "solutions"))],
+                         capture_output=True, text=True, timeout=120, cwd="/tmp",
+                         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    probe = json.loads(run.stdout.strip().splitlines()[-1])
+    if probe["code"] != 0 and "namespace" in probe["errors"]:
+        pytest.skip(f"this machine does not let ordinary users make namespaces: {probe['errors']}")
+    assert probe["code"] == 0 and probe["written"], probe
+    uid, *marks, processes = probe["lines"]
+    assert uid == str(nobody)                  # the grader's own uid, inside its own user namespace
+    assert marks == ["wrote", "usr-read-only", "no-solutions", "no-root"], probe
+    assert int(processes) <= 5, probe          # its own PID namespace: bwrap, the shell, ls and grep
