@@ -67,6 +67,12 @@ def _attacks(root: Path) -> dict[str, str]:
         "forkbomb": "import subprocess\nkids = []\ntry:\n    for _ in range(2000):\n"
                     "        kids.append(subprocess.Popen(['sleep', '60']))\nexcept OSError:\n    pass\n"
                     "print(len(kids), 'processes started')\n" + WRONG_DOUBLE,
+        # fills the disk: /submission and /tmp are capped, memory-backed folders, the grader's disk is not touched
+        "filler": "import os\nwritten = 0\nfor folder in ['.', '/tmp']:\n    for i in range(8):\n        try:\n"
+                  "            with open(os.path.join(folder, f'fill{i}'), 'wb') as f:\n"
+                  "                for _ in range(200):\n                    f.write(b'x' * 2**20)\n"
+                  "                    written += 2**20\n        except OSError:\n            break\n"
+                  "print(written // 2**20, 'MB written')\n" + WRONG_DOUBLE,
         **IN_PROCESS,
     }
 
@@ -165,13 +171,14 @@ def hostile(tmp_path_factory):
 
 def test_every_student_is_graded_and_exported(hostile):
     _, statuses, rows, _, _ = hostile
-    assert set(rows) == set(statuses) == {"good", "reader", "vandal", "daemon", "forkbomb", "shadow",
+    assert set(rows) == set(statuses) == {"good", "reader", "vandal", "daemon", "forkbomb", "filler", "shadow",
                                           "honest_tampered", "padded", "script", *IN_PROCESS}
     assert {s: v.status for s, v in statuses.items()} == {s: "graded" for s in statuses}, statuses
 
 
 @pytest.mark.parametrize("student, score", [
-    ("good", 5.0), ("reader", 3.0), ("vandal", 3.0), ("daemon", 3.0), ("forkbomb", 3.0), ("shadow", 0.0),
+    ("good", 5.0), ("reader", 3.0), ("vandal", 3.0), ("daemon", 3.0), ("forkbomb", 3.0), ("filler", 3.0),
+    ("shadow", 0.0),
     ("honest_tampered", 5.0), ("padded", 3.0), ("script", 5.0), *[(name, 3.0) for name in IN_PROCESS]])
 def test_each_attack_scores_only_its_real_answers(hostile, student, score):
     _, _, rows, _, _ = hostile
@@ -268,7 +275,8 @@ import json, subprocess, tempfile
 from pathlib import Path
 from course_lib.pipeline.sandbox import Limits, sandbox_command
 work = Path(tempfile.mkdtemp())
-inside = ("id -u; touch /submission/written && echo wrote; touch /usr/x 2>/dev/null || echo usr-read-only; "
+(work / "given").write_text("handed-in")
+inside = ("id -u; cat /submission/given; echo; touch /submission/written && echo wrote; touch /usr/x 2>/dev/null || echo usr-read-only; "
           "ls SOLUTIONS >/dev/null 2>&1 || echo no-solutions; ls /root >/dev/null 2>&1 || echo no-root; "
           "ls /proc | grep -c '^[0-9]'")
 result = subprocess.run(sandbox_command(["/bin/sh", "-c", inside], work, Limits(cpu_seconds=30)),
@@ -294,8 +302,10 @@ def test_the_sandbox_holds_for_an_unprivileged_grader():
     probe = json.loads(run.stdout.strip().splitlines()[-1])
     if probe["code"] != 0 and "namespace" in probe["errors"]:
         pytest.skip(f"this machine does not let ordinary users make namespaces: {probe['errors']}")
-    assert probe["code"] == 0 and probe["written"], probe
-    uid, *marks, processes = probe["lines"]
+    assert probe["code"] == 0, probe
+    assert not probe["written"], probe         # what it writes stays in its capped, memory-backed copy
+    uid, given, *marks, processes = probe["lines"]
     assert uid == str(nobody)                  # the grader's own uid, inside its own user namespace
+    assert given == "handed-in"                # the submission's files are there
     assert marks == ["wrote", "usr-read-only", "no-solutions", "no-root"], probe
     assert int(processes) <= 5, probe          # its own PID namespace: bwrap, the shell, ls and grep

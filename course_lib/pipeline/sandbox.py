@@ -5,7 +5,8 @@ it can read the solutions and the gradebook, rewrite other students' files, sign
 leave processes behind. Here the kernel runs under bubblewrap (Debian's ``bubblewrap`` package,
 the tool Flatpak uses) and sees:
 
-- its own copy of the submission folder, read-write, as ``/submission`` (its working directory);
+- its own copy of the submission folder, read-write, as ``/submission`` (its working directory), in a
+  memory-backed folder of capped size, as is its ``/tmp``: it cannot fill the grader's disk;
 - the system (``/usr``), Python and the course's environment read-only, and nothing else: no
   solutions/, gradebook, submitted/ or autograded/, no home folder, no network;
 - its own PID namespace (it cannot see, trace or signal the grader; when the kernel ends, every
@@ -35,7 +36,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
-INSIDE = "/submission"   # the submission copy, as the kernel sees it
+INSIDE = "/submission"   # the submission copy, as the kernel sees it (a capped tmpfs)
+SUBMITTED = "/submitted"  # the files it is copied from, read-only
 FIRST_UID = 64000        # sandbox users when grading as root: FIRST_UID + worker slot
 UIDS = 1000              # how many: FIRST_UID ... FIRST_UID + UIDS - 1
 UID_LOCKS = Path("/run/course-sandbox-uids") if Path("/run").is_dir() else \
@@ -55,6 +57,7 @@ class Limits:
     processes: int = 512               # processes and threads of the sandbox's user
     file_bytes: int = 256 * 2**20      # largest file it may write
     threads: int = 1                   # OMP_NUM_THREADS / torch threads
+    disk_bytes: int = 512 * 2**20      # all it may write in /submission, and again in /tmp (memory-backed)
 
     def prlimit(self) -> list[str]:
         return ["prlimit", f"--cpu={self.cpu_seconds}", f"--as={self.memory_bytes}",
@@ -97,8 +100,8 @@ def sandbox_command(argv: list[str], work: Path, limits: Limits, uid: int | None
             command += ["--symlink", os.readlink(host), f"/{name}"]
         elif host.is_dir():
             command += ["--ro-bind", str(host), f"/{name}"]
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
-                "--perms", "1777", "--tmpfs", "/tmp"]
+    size = ["--size", str(limits.disk_bytes), "--perms", "1777", "--tmpfs"]   # a capped, memory-backed folder
+    command += ["--proc", "/proc", "--dev", "/dev", *size, "/dev/shm", *size, "/tmp"]
     made: set[Path] = set()
     for path in [*_read_only_paths(), *shared]:
         for parent in reversed(path.parents):  # bwrap would create missing parents as 0700
@@ -107,7 +110,9 @@ def sandbox_command(argv: list[str], work: Path, limits: Limits, uid: int | None
                 made.add(parent)
         made.add(path)
         command += ["--bind" if path in shared else "--ro-bind", str(path), str(path)]
-    command += ["--bind", str(work), INSIDE, "--chdir", INSIDE]
+    # The submission is copied into a capped tmpfs when the sandbox starts: however much the notebook
+    # writes, it cannot fill the grader's disk.
+    command += ["--ro-bind", str(work), SUBMITTED, *size, INSIDE, "--chdir", INSIDE]
     inside_env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
                   "LANG": "C.UTF-8", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONSAFEPATH": "1",
                   "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": str(limits.threads),
@@ -119,7 +124,9 @@ def sandbox_command(argv: list[str], work: Path, limits: Limits, uid: int | None
         uid = FIRST_UID if uid is None else uid
         command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", "--no-new-privs"]
-    return command + limits.prlimit() + list(argv)
+    copy_in = ["/bin/sh", "-c", f'find {SUBMITTED} -mindepth 1 -maxdepth 1 -exec cp -a -t {INSIDE} {{}} + '
+               '&& exec "$0" "$@"']
+    return command + limits.prlimit() + copy_in + list(argv)
 
 
 @functools.lru_cache(maxsize=1)
@@ -200,6 +207,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_bytes = Integer(Limits.memory_bytes).tag(config=True)
     processes = Integer(Limits.processes).tag(config=True)
     file_bytes = Integer(Limits.file_bytes).tag(config=True)
+    disk_bytes = Integer(Limits.disk_bytes).tag(config=True)
     threads = Integer(Limits.threads).tag(config=True)
 
     def __init__(self, **kwargs):
@@ -233,7 +241,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
-        limits = Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes, self.threads)
+        limits = Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes, self.threads,
+                        self.disk_bytes)
         env = {"NBGRADER_EXECUTION": os.environ["NBGRADER_EXECUTION"]} if os.environ.get("NBGRADER_EXECUTION") else {}
         return sandbox_command(kernel, self._scratch / "w", limits, uid=self.uid,
                                shared=[self._scratch / "k"], env=env)
