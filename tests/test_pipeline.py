@@ -160,9 +160,11 @@ def test_edited_test_cell_is_restored(graded):
 
 
 def test_monkeypatching_torch_or_the_grader_gains_nothing(graded, course):
+    """The patches live in the learner's kernel; the test cells run in the checker, which they never reach:
+    the wrong double scores nothing, the right square its points."""
     _, rows = graded
-    assert float(rows["monkey"]["score"]) == 0.0
-    assert "replaced torch.allclose" in autograded_text(course, "monkey")
+    assert (float(rows["monkey"]["double_tests"]), float(rows["monkey"]["square_tests"])) == (0.0, 3.0)
+    assert "you returned 3x" in autograded_text(course, "monkey")
 
 
 # ---------------------------------------------------------------- self-grading
