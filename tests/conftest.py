@@ -50,43 +50,60 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)  # stop the server by its own process id
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _start_lab(home: Path, token: str, log, attempts: int = 5) -> tuple[subprocess.Popen, str]:
+    """A jupyter-lab serving ``home``/workspace, and its base URL, once it answers.
+
+    A port found free can be taken before the server binds it (kernels, started meanwhile by
+    another test worker, pick their ports the same way): then it tries another port.
+    """
+    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    for _ in range(attempts):
+        port = _free_port()
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={token}", f"--notebook-dir={home / 'workspace'}", "--ServerApp.port_retries=0",
+             *(["--allow-root"] if os.getuid() == 0 else [])],
+            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                return server, base
+            except OSError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.5)
+        else:
+            _stop(server)
+            pytest.fail("jupyter-lab did not answer within 60 s")
+        said = (home / "jupyter-lab.log").read_text()
+        if f"port {port} is not available" not in said:
+            pytest.fail("jupyter-lab exited during start-up:\n" + said[-3000:])
+    pytest.fail(f"jupyter-lab found no free port in {attempts} attempts")
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """(base URL, token) of a jupyter-lab serving a copy of notebooks/; stopped by its process id."""
     home = tmp_path_factory.mktemp("home")
-    workspace = home / "workspace"
-    shutil.copytree(ROOT / "notebooks", workspace)  # what `make lab` serves
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(home / "jupyter-lab.log", "w")
-    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--notebook-dir={workspace}", "--ServerApp.port_retries=0",
-         *(["--allow-root"] if os.getuid() == 0 else [])],
-        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, "jupyter-lab exited during start-up:\n" + (home / "jupyter-lab.log").read_text()[-3000:]
-                time.sleep(0.5)
-        else:
-            pytest.fail("jupyter-lab did not answer within 60 s")
-        yield base, token
-    finally:
-        server.send_signal(signal.SIGTERM)  # stop the server by its own process id
+    shutil.copytree(ROOT / "notebooks", home / "workspace")  # what `make lab` serves
+    token = secrets.token_hex(16)
+    with open(home / "jupyter-lab.log", "w") as log:
+        server, base = _start_lab(home, token, log)
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
+            yield base, token
+        finally:
+            _stop(server)
 
 
 def shut_down_sessions(base: str, token: str) -> None:
