@@ -245,6 +245,8 @@ class Grader:
             result = fn(*args, **kwargs)
         except NotImplementedError:
             raise ExerciseFailure(f"{name} is not written yet: replace `raise NotImplementedError()`") from None
+        except ExerciseFailure as failure:  # the checker's own verdict on the call (split grading): as it is
+            raise ExerciseFailure(f"{name}: {failure}") from None
         except Exception as error:  # the learner's bug: report it, do not crash the grader
             shapes = ", ".join(_show(a) if isinstance(a, torch.Tensor) else repr(a)[:40] for a in args)
             raise ExerciseFailure(

@@ -108,6 +108,18 @@ class Liar:
 def lie(x):
     return Liar()
 
+import course_lib.functional as F
+from course_lib.finetuning import lora
+
+def softmax(logits, dim=-1):
+    return F.softmax(logits, dim)
+
+class LoRALinear(lora.LoRALinear):
+    pass
+
+def log_softmax(logits, dim=-1):
+    return F.softmax(logits, dim).log()    # the library's softmax, but this exercise is log_softmax: allowed
+
 everything = [1, -2.5, "text", (1, (2, 3)), {7: b"\\x00\\xff", "k": None}, {1, 2}, True]
 '''
 
@@ -285,6 +297,16 @@ def test_a_class_the_test_cell_defines_runs_its_methods_in_the_checker(learner):
     assert calls == [(1, 2)]
 
 
+def test_an_answer_that_runs_the_librarys_own_answer_is_refused(learner):
+    names, G = learner
+    x = torch.randn(2, 5)
+    with pytest.raises(ExerciseFailure, match=r"softmax: write it yourself: .*course_lib.functional.softmax"):
+        G.call(names["softmax"], x)
+    with pytest.raises(ExerciseFailure, match=r"runs the library's own course_lib.finetuning.lora.LoRALinear.__init__"):
+        G.call(names["LoRALinear"], torch.nn.Linear(4, 3), 2, 4.0)
+    assert torch.allclose(G.call(names["log_softmax"], x), torch.log_softmax(x, -1), atol=1e-6)
+
+
 def test_a_lying_object_stays_in_the_learners_kernel_and_fails(learner):
     names, G = learner
     got = G.call(names["lie"], 3)
@@ -305,9 +327,9 @@ def test_a_test_cells_free_names_are_those_it_reads_and_never_assigns():
 
 def test_a_name_the_learner_never_defined_is_a_name_error(learner):
     names, _ = learner
-    namespace = {"softmax": "left over from an earlier cell"}
-    checker.bind("softmax(1)\nsquare(2)", namespace)
-    assert "softmax" not in namespace and "square" in namespace
+    namespace = {"never_defined": "left over from an earlier cell"}
+    checker.bind("never_defined(1)\nsquare(2)", namespace)
+    assert "never_defined" not in namespace and "square" in namespace
 
 
 # ------------------------------------------------------------------ the wire refuses what is not plain data

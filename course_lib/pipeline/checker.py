@@ -369,6 +369,12 @@ class Channel:
                 raise _exception_for(message["error"] if type(message["error"]) is dict else {})
             if op == "call":
                 _update_in_place(fields["args"], fields["kwargs"], message.get("arguments"))
+                if isinstance(message.get("library"), str):
+                    from course_lib.grading import ExerciseFailure
+                    name = message["library"].rsplit(".", 1)[-1]
+                    raise ExerciseFailure(f"write it yourself: your answer runs the library's own {message['library'][:200]}, "
+                                          f"which is this exercise's answer. Build it from torch's operations (and your "
+                                          f"earlier answers), not from course_lib's {name}")
             return message.get("reply")
 
     def _receive(self) -> dict:
@@ -381,7 +387,7 @@ class Channel:
         for key in ("reply", "args", "kwargs", "arguments"):
             if key in raw:
                 message[key] = wire._decode(raw[key], self.tensors, 0, self._backward)
-        for key in ("callback", "error", "printed"):
+        for key in ("callback", "error", "printed", "library"):
             if key in raw:
                 message[key] = raw[key]
         return {k: self._remote(v) for k, v in message.items()}
