@@ -10,7 +10,6 @@ test cell ends.
 from __future__ import annotations
 
 import base64
-import collections
 import contextlib
 import io
 import json
@@ -31,6 +30,8 @@ OUTPUT_LIMIT = 20_000   # characters of the learner's printed output passed on p
 
 
 class Agent:
+    """Answers the checker's requests on ``sock`` from the learner's ``namespace``, for one test cell."""
+
     def __init__(self, sock: socket.socket, namespace: dict):
         self.sock = sock
         self.namespace = namespace
@@ -40,8 +41,8 @@ class Agent:
         self.twin_numbers: dict[int, int] = {}     # id(twin) -> its number
         self.generators: dict[int, torch.Generator] = {}
         self.classes: dict[int, type] = {}         # the test cell's own classes, rebuilt here
-        self.stateful: dict[int, object] = {}      # the checker's optimizers and schedulers, as last received
-        self.signatures: dict[int, tuple] = {}     # what each twin looked like at the last exchange
+        self.stateful: dict[int, object] = {}      # the checker's optimizers, schedulers and modules, as received
+        self.signatures: dict[int, wire.Signature] = {}   # what each twin looked like at the last exchange
 
     # ------------------------------------------------------------------ the loop
     def serve(self) -> None:
@@ -241,10 +242,14 @@ def describe(error: BaseException) -> dict:
 
 
 def _rebuilt(type_name: str, message: str) -> Exception:
-    kind = getattr(__builtins__ if isinstance(__builtins__, dict) else vars(__builtins__), "get", lambda *_: None)
-    builtin = kind(type_name)
-    if isinstance(builtin, type) and issubclass(builtin, Exception):
-        return builtin(message)
+    """The exception a checker function raised, for the learner's code: its builtin type, else a RuntimeError."""
+    import builtins
+    kind = getattr(builtins, type_name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        try:
+            return kind(message)
+        except Exception:
+            pass
     return RuntimeError(f"{type_name}: {message}")
 
 
