@@ -117,6 +117,13 @@ def softmax(logits, dim=-1):
 class LoRALinear(lora.LoRALinear):
     pass
 
+def count_bigrams(pieces):
+    from course_lib.tokenization import bpe_trainer
+    return bpe_trainer.count_pairs(pieces)                   # the reference of the module the test takes answers from
+
+def uses(function, pieces):
+    return function(pieces)                          # a library function the test passed in: allowed
+
 def log_softmax(logits, dim=-1):
     return F.softmax(logits, dim).log()    # the library's softmax, but this exercise is log_softmax: allowed
 
@@ -132,11 +139,21 @@ def untrusted_afterwards(monkeypatch):
 
 
 @pytest.fixture
-def learner(tmp_path):
+def socket_path():
+    """A short path for the channel's socket (Unix socket paths are limited to about 100 characters)."""
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="chk-", dir="/tmp")
+    yield folder + "/checker"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def learner(socket_path):
     """The learner's namespace served by an agent thread; yields (namespace, G)."""
     namespace: dict = {}
     exec(LEARNER, namespace)
-    path = str(tmp_path / "checker")
+    path = socket_path
     checker.start(path)
     thread = threading.Thread(target=agent.serve, args=(path, namespace), daemon=True)
     thread.start()
@@ -305,6 +322,10 @@ def test_an_answer_that_runs_the_librarys_own_answer_is_refused(learner):
     with pytest.raises(ExerciseFailure, match=r"runs the library's own course_lib.finetuning.lora.LoRALinear.__init__"):
         G.call(names["LoRALinear"], torch.nn.Linear(4, 3), 2, 4.0)
     assert torch.allclose(G.call(names["log_softmax"], x), torch.log_softmax(x, -1), atol=1e-6)
+    reference = G.ref("tokenization.bpe_trainer")
+    with pytest.raises(ExerciseFailure, match=r"runs the library's own course_lib.tokenization.bpe_trainer.count_pairs"):
+        G.call(names["count_bigrams"], [[1, 2, 3]])
+    assert G.call(names["uses"], reference.count_pairs, [[1, 2, 3]]) == reference.count_pairs([[1, 2, 3]])
 
 
 def test_a_lying_object_stays_in_the_learners_kernel_and_fails(learner):
@@ -370,9 +391,9 @@ def test_a_message_over_the_limit_is_refused_unread():
     right.close()
 
 
-def test_a_learner_kernel_that_dies_mid_call_is_a_clear_failure(tmp_path):
-    namespace = {"exits": lambda: __import__("socket")}   # replaced below by a function that drops the channel
-    path = str(tmp_path / "checker")
+def test_a_learner_kernel_that_dies_mid_call_is_a_clear_failure(socket_path):
+    namespace = {"exits": lambda: None}
+    path = socket_path
     checker.start(path)
 
     def serve_then_die():
