@@ -8,8 +8,8 @@ In each lesson one Run All (Run > Run All Cells) must reach the last cell: the r
 test cell ``raises-exception``, so an unanswered exercise's failure shows in its cell (message
 first, a few lines) and the run goes on. Then every widget the lesson shows (each cell that calls an
 ``..._explorer(`` or ``..._viewer(``) must be drawn on the page. Each lesson is its own test, so
-the two workers of `make test` share them; all eight cost about as much CPU time as the lessons'
-budget tests (the full lessons, run once more). Lesson 07, the one with the most explorers, goes on:
+the two workers of `make test` share them (each worker has its own JupyterLab, and each test shuts
+down the kernel it started). Lesson 07, the one with the most explorers, goes on:
 for each explorer, one slider moves notch by notch (focus the handle, press an arrow key); each
 redraw is timed in the page and the new picture must differ from the old one, pixel for pixel. The redraw times go to
 test-artifacts/widget-redraw-browser.json (``bench/bench_widgets.py`` prints them beside its own);
