@@ -91,15 +91,17 @@ def run_all(page, lesson: str = LESSON, attempts: int = 4) -> None:
     shows a notification then), and a dialog it opens meanwhile takes the clicks.
     """
     first_prompt = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").first
+    started = "el => /\\[(\\d+|\\*)\\]/.test(el.textContent)"
     for attempt in range(attempts):
+        if attempt and first_prompt.evaluate(started):
+            return  # the last Run All started late: a second one would run the lesson twice
         accept_dialogs(page)
         page.keyboard.press("Escape")  # close any menu left open
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").get_by_text(
             "Run All Cells", exact=True).click()
         try:
-            page.wait_for_function("el => /\\[(\\d+|\\*)\\]/.test(el.textContent)", arg=first_prompt.element_handle(),
-                                   timeout=60_000)
+            page.wait_for_function(started, arg=first_prompt.element_handle(), timeout=60_000)
             return
         except Exception:
             if attempt == attempts - 1:
