@@ -32,7 +32,6 @@ _TB = torch._C.TensorBase          # immutable: the real Tensor methods
 
 
 TRUSTED = False   # True in the checker kernel of split grading, where no learner code runs
-REFERENCED: set[str] = set()   # the course_lib modules the current test cell takes its answers from
 
 
 def is_grading() -> bool:
@@ -227,7 +226,6 @@ class Grader:
             module_name = f"course_lib.{module_name}"
         if module_name not in self._references:
             self._references[module_name] = load_fresh(module_name)
-        REFERENCED.add(module_name)   # split grading: the learner's code may not call this module's answers
         return self._references[module_name]
 
     # ------------------------------------------------------------------ checks

@@ -117,9 +117,13 @@ def softmax(logits, dim=-1):
 class LoRALinear(lora.LoRALinear):
     pass
 
+def count_pairs(pieces):
+    from course_lib.tokenization import bpe_trainer
+    return bpe_trainer.count_pairs(pieces)
+
 def count_bigrams(pieces):
     from course_lib.tokenization import bpe_trainer
-    return bpe_trainer.count_pairs(pieces)                   # the reference of the module the test takes answers from
+    return bpe_trainer.count_pairs(pieces)           # a library helper of another name: not caught
 
 def uses(function, pieces):
     return function(pieces)                          # a library function the test passed in: allowed
@@ -324,7 +328,8 @@ def test_an_answer_that_runs_the_librarys_own_answer_is_refused(learner):
     assert torch.allclose(G.call(names["log_softmax"], x), torch.log_softmax(x, -1), atol=1e-6)
     reference = G.ref("tokenization.bpe_trainer")
     with pytest.raises(ExerciseFailure, match=r"runs the library's own course_lib.tokenization.bpe_trainer.count_pairs"):
-        G.call(names["count_bigrams"], [[1, 2, 3]])
+        G.call(names["count_pairs"], [[1, 2, 3]])
+    assert G.call(names["count_bigrams"], [[1, 2, 3]]) == reference.count_pairs([[1, 2, 3]])
     assert G.call(names["uses"], reference.count_pairs, [[1, 2, 3]]) == reference.count_pairs([[1, 2, 3]])
 
 

@@ -93,8 +93,7 @@ class Agent:
             watched = {key: value for key, value in [*enumerate(args), *kwargs.items()]
                        if type(value) in (list, dict, set, bytearray)}
             before = {key: _json(self.encode(value)) for key, value in watched.items()}
-            result, self.library_used = call_watching_the_library(target, args, kwargs, request.get("references", []),
-                                                                  given=self.given)
+            result, self.library_used = call_watching_the_library(target, args, kwargs, given=self.given)
             # the learner's code changed a container it was given: the checker's own changes the same way
             self.changed_arguments = [[key, self.encode(value)] for key, value in watched.items()
                                       if _json(self.encode(value)) != before[key]]
@@ -258,32 +257,25 @@ def _rebuilt(type_name: str, message: str) -> Exception:
 LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # course_lib's folder
 
 
-def call_watching_the_library(target, args: tuple, kwargs: dict, references: list[str] = (), given: set = frozenset()):
-    """``target(*args, **kwargs)``, and the library function that answers the exercise it ran, if any.
+def call_watching_the_library(target, args: tuple, kwargs: dict, given: set = frozenset()):
+    """``target(*args, **kwargs)``, and the library function of the same name it ran, if any.
 
-    Two kinds of call hand in the library's answer instead of the learner's: one into course_lib's
-    function or class of the same name as ``target`` (imported, wrapped or inherited), and one made
-    straight from the learner's code into a module the test takes its expected answers from
-    (``references``: ``G.ref("ngram")`` makes ``count_bigrams`` calling ``ngram.bigram_counts`` one).
-    Library functions the test itself passed in (``given``) may be called.
+    An answer named ``softmax`` that runs course_lib's own ``softmax`` (imported, wrapped or
+    inherited) hands in the library's answer, not the learner's: the checker fails it. Library
+    functions the test itself passed in (``given``) may be called. An answer may still call library
+    helpers of other names (the lessons hand some out), so this catches the copy, not every borrowing.
     """
     name = getattr(getattr(target, "__func__", target), "__qualname__", None)
     if not isinstance(name, str) or "<" in name:
-        name = None
-    answers = {_module_file(module) for module in references if isinstance(module, str)} - {None}
+        return target(*args, **kwargs), None
     found: list[str] = []
 
     def watch(frame, event, arg):
-        if event != "call" or found:
-            return
-        code = frame.f_code
-        if not code.co_filename.startswith(LIBRARY) or code in given:
-            return
-        same_name = name is not None and (code.co_qualname == name or code.co_qualname.startswith(name + "."))
-        caller = frame.f_back.f_code.co_filename if frame.f_back is not None else ""
-        from_learner = not caller.startswith((LIBRARY, sys.prefix, sys.base_prefix)) and not caller.startswith("<frozen")
-        if same_name or (code.co_filename in answers and from_learner and not code.co_name.startswith("_")):
-            found.append(f"{frame.f_globals.get('__name__', 'course_lib')}.{code.co_qualname}")
+        if event == "call" and not found:
+            code = frame.f_code
+            if code.co_filename.startswith(LIBRARY) and code not in given and (
+                    code.co_qualname == name or code.co_qualname.startswith(name + ".")):
+                found.append(f"{frame.f_globals.get('__name__', 'course_lib')}.{code.co_qualname}")
 
     previous = sys.getprofile()
     sys.setprofile(watch)
@@ -292,18 +284,6 @@ def call_watching_the_library(target, args: tuple, kwargs: dict, references: lis
     finally:
         sys.setprofile(previous)
     return result, (found[0] if found else None)
-
-
-def _module_file(module: str) -> str | None:
-    """The file of course_lib module ``module`` ("ngram", "course_lib.transformer"), found from its name alone."""
-    parts = module.removeprefix("course_lib").strip(".").split(".") if module else []
-    if not all(part.isidentifier() for part in parts if part):
-        return None
-    base = os.path.join(LIBRARY, *[p for p in parts if p])
-    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 def state_of(value) -> dict:
