@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import time
 
 import pytest
 from conftest import ARTIFACTS, accept_dialogs, open_notebook
@@ -95,12 +96,12 @@ def run_all(page, lesson: str = LESSON, attempts: int = 4) -> None:
     for attempt in range(attempts):
         if attempt and first_prompt.evaluate(started):
             return  # the last Run All started late: a second one would run the lesson twice
-        accept_dialogs(page)
-        page.keyboard.press("Escape")  # close any menu left open
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").get_by_text(
-            "Run All Cells", exact=True).click()
-        try:
+        try:  # a dialog (the kernel picker) can open at any moment of this: the next attempt accepts it
+            accept_dialogs(page)
+            page.keyboard.press("Escape")  # close any menu left open
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=15_000)
+            page.locator(".lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").get_by_text(
+                "Run All Cells", exact=True).click(timeout=15_000)
             page.wait_for_function(started, arg=first_prompt.element_handle(), timeout=60_000)
             return
         except Exception:
@@ -109,15 +110,26 @@ def run_all(page, lesson: str = LESSON, attempts: int = 4) -> None:
                 raise
 
 
+EVERY_CELL_RAN = """() => {
+    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+    const idle = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget')]
+        .some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle');
+    return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)) && idle;
+}"""
+
+
 def wait_until_every_cell_ran(page, timeout_ms: int) -> None:
-    """Until every code cell shows an execution number ([12]:) and the kernel is idle."""
-    page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
-            const idle = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget')]
-                .some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle');
-            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)) && idle;
-        }""", timeout=timeout_ms, polling=2000)
+    """Until every code cell shows an execution number ([12]:) and the kernel is idle.
+
+    Meanwhile it accepts any dialog JupyterLab opens (the kernel picker, on a busy machine), which
+    would otherwise hold the run until the time limit.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(EVERY_CELL_RAN):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not every cell ran within {timeout_ms / 1000:g} s")
+        accept_dialogs(page)
+        page.wait_for_timeout(2000)
 
 
 def run_all_to_the_end(page, base: str, token: str, lesson: str) -> None:
