@@ -51,7 +51,7 @@ class SplitCells:
     """Mixin for an nbclient NotebookClient: test cells go to a checker kernel of their own."""
 
     split = True
-    _checker = None   # (kernel manager, kernel client, socket path, folder to remove)
+    _checker = None   # (kernel manager, kernel client, socket path, its working folder, the socket's folder)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if not (self.split and is_test_cell(cell) and cell.source.strip()):
