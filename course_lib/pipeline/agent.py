@@ -18,12 +18,11 @@ import pickle
 import socket
 import sys
 import time
-import traceback
 
 import numpy as np
 import torch
 
-from course_lib.grading import with_references
+from course_lib.grading import _ipython, _learner_line, with_references
 from course_lib.pipeline import wire
 
 OUTPUT_LIMIT = 20_000   # characters of the learner's printed output passed on per request
@@ -199,12 +198,7 @@ class Agent:
         return {"handle": self.describe_object(value)}
 
     def keep(self, value) -> int:
-        number = self.numbers.get(id(value))
-        if number is None or self.objects.get(number) is not value:
-            number = len(self.objects) + 1
-            self.objects[number] = value
-            self.numbers[id(value)] = number
-        return number
+        return wire.number_for(value, self.objects, self.numbers)
 
     def describe_object(self, value) -> dict:
         kind = type(value)
@@ -217,24 +211,13 @@ class Agent:
                 "text": text[:300]}
 
 
-
-
 def _json(message) -> bytes:
     return json.dumps(message, allow_nan=True).encode()
 
 
 def describe(error: BaseException) -> dict:
     """The learner's exception as plain data: its type, message and the line of their code that raised it."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.startswith((os.path.dirname(os.path.dirname(__file__)), sys.prefix, sys.base_prefix))]
-    where = ""
-    if frames:
-        frame = frames[-1]
-        name = frame.filename
-        shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-        label = shell.compile.format_code_name(name) if shell is not None else None
-        place = f"{label[0]} {label[1]}" if label else os.path.basename(name)
-        where = f"{place}, line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
+    where = _learner_line(error, _ipython())
     try:  # a KeyError's str() quotes its key; it is rebuilt from the key there, as here
         message = str(error.args[0]) if isinstance(error, KeyError) and len(error.args) == 1 else str(error)
     except Exception:

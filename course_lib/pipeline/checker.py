@@ -257,18 +257,13 @@ class Channel:
         self.generators: dict[int, torch.Generator] = {}
         self.functions: dict[int, object] = {}
         self.classes: dict[type, int] = {}
-        self.stateful: dict[int, object] = {}         # optimizers and schedulers sent, by number
+        self.stateful: dict[int, object] = {}         # optimizers, schedulers and modules sent, by number
         self.remotes: dict[int, Remote] = {}         # one stand-in per learner object: `fit(...) is model` holds
         self.callback_error: BaseException | None = None
 
     # ------------------------------------------------------------------ sharing
     def share(self, tensor: torch.Tensor) -> int:
-        number = self.numbers.get(id(tensor))
-        if number is None or self.tensors.get(number) is not tensor:
-            number = len(self.tensors) + 1
-            self.tensors[number] = tensor
-            self.numbers[id(tensor)] = number
-        return number
+        return wire.number_for(tensor, self.tensors, self.numbers)
 
     def share_generator(self, generator: torch.Generator) -> int:
         return _number_in(self.generators, generator)

@@ -57,6 +57,16 @@ class Signature:
         return isinstance(other, Signature) and self.grad is other.grad and self.state == other.state
 
 
+def number_for(value, table: dict[int, object], index: dict[int, int]) -> int:
+    """The number ``value`` has in ``table`` (``index``: id(value) -> number), given it now if it has none."""
+    number = index.get(id(value))
+    if number is None or table.get(number) is not value:
+        number = len(table) + 1
+        table[number] = value
+        index[id(value)] = number
+    return number
+
+
 # ------------------------------------------------------------------ framing
 def send(sock: socket.socket, body: bytes) -> None:
     sock.sendall(struct.pack(">I", len(body)) + body)
