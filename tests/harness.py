@@ -63,16 +63,23 @@ class SplitKernel(Kernel):
         finally:
             self.client = learner
 
-    def run_test(self, code: str, timeout: float = 300) -> tuple[str, str] | None:
-        from course_lib.pipeline.split import RELEASE, bind_command, serve_command
+    def run_test(self, code: str, timeout: float = 300, shown: list[str] | None = None) -> tuple[str, str] | None:
+        """Run the test cell ``code`` in the checker; ``shown``: the names the lesson's code used before it
+        (``split.shown_before``). Returns the error, or the checker's verdict on a cell that passed."""
+        from course_lib.pipeline.split import RELEASE, VERDICT, bind_command, serve_command
         serving = self.client.execute(serve_command(self.path), silent=True, store_history=False)
         try:
-            self._in(self.checker, bind_command(code))
-            return self._in(self.checker, code, timeout)
+            self._in(self.checker, bind_command(code, shown))
+            error = self._in(self.checker, code, timeout)
         finally:
             self._in(self.checker, RELEASE)
             while self.client.get_shell_msg(timeout=120)["parent_header"].get("msg_id") != serving:
                 pass
+        verdict = self.checker.execute_interactive("", user_expressions={"v": VERDICT}, timeout=60)
+        text = verdict["content"]["user_expressions"]["v"]["data"]["text/plain"]
+        import ast
+        reason = ast.literal_eval(text)
+        return error or (("ExerciseFailure", reason) if reason else None)
 
     def close(self):
         super().close()

@@ -13,6 +13,7 @@ import pytest
 from course_lib.pipeline.class_grade import export_grades, grade_class
 from course_lib.pipeline.notebooks import grade_id, is_answer_cell, is_test_cell, nbgrader_meta, read_notebook
 from course_lib.pipeline.release import generate_release
+from course_lib.pipeline.split import shown_before
 from harness import LESSONS, ROOT, SplitKernel, execute_in_subprocess, with_answers
 
 BUDGET_SECONDS, BUDGET_MB = 150, 1536
@@ -163,12 +164,12 @@ def replay(lesson, cases_of):
             if is_answer_cell(cell):
                 for case in cases_of.get(gid, []):
                     kernel.run(case["code"])
-                    errors = [kernel.run_test(t.source) for t in tests_of[gid]]
+                    errors = [kernel.run_test(t.source, shown=shown_before(nb, t)) for t in tests_of[gid]]
                     results.append((gid, case, " | ".join(f"{e[0]}: {e[1]}" for e in errors if e)))
                 error = kernel.run(cell.source)
                 assert error is None, f"solution {gid} raised {error}"
                 for test in tests_of[gid]:
-                    error = kernel.run_test(test.source)
+                    error = kernel.run_test(test.source, shown=shown_before(nb, test))
                     assert error is None, f"{grade_id(test)} fails on the real solution: {error}"
             else:
                 error = kernel.run(cell.source)

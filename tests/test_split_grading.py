@@ -123,7 +123,13 @@ def count_pairs(pieces):
 
 def count_bigrams(pieces):
     from course_lib.tokenization import bpe_trainer
-    return bpe_trainer.count_pairs(pieces)           # a library helper of another name: not caught
+    return bpe_trainer.count_pairs(pieces)           # the library's answer under another name
+
+def count_bigrams_by_hand(pieces):
+    import collections
+    from course_lib.tokenization import bpe_trainer
+    bpe_trainer.merge_pair([1, 2], (1, 2), 9)        # a library helper the test does not call: allowed
+    return dict(collections.Counter(p for piece in pieces for p in zip(piece, piece[1:])))
 
 def uses(function, pieces):
     return function(pieces)                          # a library function the test passed in: allowed
@@ -156,7 +162,7 @@ def socket_path():
 def learner(socket_path):
     """The learner's namespace served by an agent thread; yields (namespace, G)."""
     namespace: dict = {}
-    exec(LEARNER, namespace)
+    exec(compile(LEARNER, "/tmp/ipykernel_1/learner.py", "exec"), namespace)   # named as a notebook cell is
     path = socket_path
     checker.start(path)
     thread = threading.Thread(target=agent.serve, args=(path, namespace), daemon=True)
@@ -329,8 +335,28 @@ def test_an_answer_that_runs_the_librarys_own_answer_is_refused(learner):
     reference = G.ref("tokenization.bpe_trainer")
     with pytest.raises(ExerciseFailure, match=r"runs the library's own course_lib.tokenization.bpe_trainer.count_pairs"):
         G.call(names["count_pairs"], [[1, 2, 3]])
-    assert G.call(names["count_bigrams"], [[1, 2, 3]]) == reference.count_pairs([[1, 2, 3]])
     assert G.call(names["uses"], reference.count_pairs, [[1, 2, 3]]) == reference.count_pairs([[1, 2, 3]])
+
+
+def verdict_on(names, G, answer: str, shown: list[str] | None) -> str:
+    """The checker's verdict on a test cell that checks ``answer`` against bpe_trainer.count_pairs."""
+    checker.bind("", {}, shown)
+    reference = G.ref("tokenization.bpe_trainer")
+    G.equal(G.call(names[answer], [[1, 2, 3], [2, 3]]), reference.count_pairs([[1, 2, 3], [2, 3]]), answer)
+    return checker._channel.verdict()
+
+
+def test_an_answer_that_calls_the_tests_own_oracle_is_refused_unless_the_lesson_showed_it(learner):
+    names, G = learner
+    assert "bpe_trainer.count_pairs, which this test computes the expected answer with" in \
+        verdict_on(names, G, "count_bigrams", shown=["merge_pair", "bpe_trainer"])
+    assert verdict_on(names, G, "count_bigrams", shown=["count_pairs"]) == ""     # the lesson hands it out
+    assert verdict_on(names, G, "count_bigrams", shown=None) == ""                # the lesson is unknown
+    assert verdict_on(names, G, "count_bigrams_by_hand", shown=[]) == ""          # another helper: allowed
+    checker.bind("", {}, [])
+    reference = G.ref("tokenization.bpe_trainer")
+    assert G.call(names["uses"], reference.count_pairs, [[1, 2]]) == reference.count_pairs([[1, 2]])
+    assert checker._channel.verdict() == ""                                        # the test passed it in
 
 
 def test_a_lying_object_stays_in_the_learners_kernel_and_fails(learner):

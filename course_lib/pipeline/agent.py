@@ -13,17 +13,15 @@ import base64
 import contextlib
 import io
 import json
-import os
 import pickle
 import socket
-import sys
 import time
 
 import numpy as np
 import torch
 
 from course_lib.grading import _ipython, _learner_line, with_references
-from course_lib.pipeline import wire
+from course_lib.pipeline import borrowing, wire
 
 OUTPUT_LIMIT = 20_000   # characters of the learner's printed output passed on per request
 
@@ -67,12 +65,12 @@ class Agent:
     def _answer(self, request: dict) -> None:
         """Do one request; send its result, or the error the learner's code raised."""
         printed = io.StringIO()
-        self.changed_arguments, self.library_used = [], None
+        self.changed_arguments, self.library_used, self.library_called = [], None, []
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
                 result = self._do(request)
             message = {"reply": self.encode(result), "arguments": self.changed_arguments,
-                       "library": self.library_used}
+                       "library": self.library_used, "called": self.library_called}
         except Exception as error:  # the learner's code raised: describe it, in plain data
             message = {"error": describe(error)}
         message["printed"] = printed.getvalue()[-OUTPUT_LIMIT:]
@@ -92,7 +90,8 @@ class Agent:
             watched = {key: value for key, value in [*enumerate(args), *kwargs.items()]
                        if type(value) in (list, dict, set, bytearray)}
             before = {key: _json(self.encode(value)) for key, value in watched.items()}
-            result, self.library_used = call_watching_the_library(target, args, kwargs, given=self.given)
+            result, self.library_used, called = call_watching_the_library(target, args, kwargs, given=self.given)
+            self.library_called.extend(called)
             # the learner's code changed a container it was given: the checker's own changes the same way
             self.changed_arguments = [[key, self.encode(value)] for key, value in watched.items()
                                       if _json(self.encode(value)) != before[key]]
@@ -237,36 +236,19 @@ def _rebuilt(type_name: str, message: str) -> Exception:
     return RuntimeError(f"{type_name}: {message}")
 
 
-LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # course_lib's folder
+def call_watching_the_library(target, args: tuple, kwargs: dict, given=frozenset()):
+    """``target(*args, **kwargs)``, the library function of the same name it ran (or None), and the
+    library functions the learner's code called directly (``borrowing``: the checker judges them).
 
-
-def call_watching_the_library(target, args: tuple, kwargs: dict, given: set = frozenset()):
-    """``target(*args, **kwargs)``, and the library function of the same name it ran, if any.
-
-    An answer named ``softmax`` that runs course_lib's own ``softmax`` (imported, wrapped or
-    inherited) hands in the library's answer, not the learner's: the checker fails it. Library
-    functions the test itself passed in (``given``) may be called. An answer may still call library
-    helpers of other names (the lessons hand some out), so this catches the copy, not every borrowing.
+    Library functions the test itself passed in (``given``) are the test's: calling them is allowed.
     """
     name = getattr(getattr(target, "__func__", target), "__qualname__", None)
     if not isinstance(name, str) or "<" in name:
-        return target(*args, **kwargs), None
-    found: list[str] = []
-
-    def watch(frame, event, arg):
-        if event == "call" and not found:
-            code = frame.f_code
-            if code.co_filename.startswith(LIBRARY) and code not in given and (
-                    code.co_qualname == name or code.co_qualname.startswith(name + ".")):
-                found.append(f"{frame.f_globals.get('__name__', 'course_lib')}.{code.co_qualname}")
-
-    previous = sys.getprofile()
-    sys.setprofile(watch)
-    try:
+        name = None
+    # "machinery" too: an answer that IS a library function is called by this agent's own code
+    with borrowing.Watch(callers=("own", "machinery"), name=name, allowed=given) as watch:
         result = target(*args, **kwargs)
-    finally:
-        sys.setprofile(previous)
-    return result, (found[0] if found else None)
+    return result, watch.same_name, sorted(watch.called)
 
 
 def state_of(value) -> dict:

@@ -21,13 +21,14 @@ Each report line it prints starts with ``NOTE_PREFIX``; ``class_grade`` collects
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool
 
-from course_lib.pipeline.notebooks import is_test_cell
+from course_lib.pipeline.notebooks import NotebookError, is_test_cell, read_notebook
 from course_lib.pipeline.split import SplitCells
 
 NOTE_PREFIX = "course-note: "
@@ -107,6 +108,24 @@ class SandboxedExecute(Execute):
 
 class SplitExecute(SplitCells, SandboxedExecute):
     """SandboxedExecute, with each test cell run in a checker kernel that learner code never reaches."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.lesson = _lesson_notebook(self, resources or {})
+        return super().preprocess(nb, resources, km)
+
+
+def _lesson_notebook(preprocessor, resources: dict):
+    """The instructor's source notebook of the one being graded (nbgrader's course folder), or None."""
+    info = resources.get("nbgrader", {})
+    converter = getattr(getattr(preprocessor, "parent", None), "parent", None)
+    coursedir = getattr(converter, "coursedir", None)
+    if coursedir is None or not info.get("assignment") or not info.get("notebook"):
+        return None
+    path = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / f"{info['notebook']}.ipynb"
+    try:
+        return read_notebook(path)
+    except NotebookError:
+        return None
 
 
 class CourseScoring(NbGraderPreprocessor):

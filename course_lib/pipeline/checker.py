@@ -26,7 +26,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType
 
 import torch
 
-from course_lib.pipeline import wire
+from course_lib.pipeline import borrowing, wire
 
 ACCEPT_SECONDS = 30      # how long the learner's kernel has to connect for a test cell
 AFTER_SILENCE_SECONDS = 5   # ... once it has failed to connect for an earlier one
@@ -260,6 +260,9 @@ class Channel:
         self.stateful: dict[int, object] = {}         # optimizers, schedulers and modules sent, by number
         self.remotes: dict[int, Remote] = {}         # one stand-in per learner object: `fit(...) is model` holds
         self.callback_error: BaseException | None = None
+        self._stop_watching()
+        self.answer_called: set[tuple[str, str]] = set()   # library functions the learner's code called itself
+        self.shown: set[str] | None = None           # the names the lesson's code showed before this test cell
 
     # ------------------------------------------------------------------ sharing
     def share(self, tensor: torch.Tensor) -> int:
@@ -364,6 +367,10 @@ class Channel:
                 raise _exception_for(message["error"] if type(message["error"]) is dict else {})
             if op == "call":
                 _update_in_place(fields["args"], fields["kwargs"], message.get("arguments"))
+                for pair in message.get("called") if type(message.get("called")) is list else []:
+                    if type(pair) is list and len(pair) == 2 and all(type(p) is str for p in pair) \
+                            and len(self.answer_called) < 1000:
+                        self.answer_called.add((pair[0], pair[1]))   # (module, qualname) of a library function
                 if isinstance(message.get("library"), str):
                     from course_lib.grading import ExerciseFailure
                     name = message["library"].rsplit(".", 1)[-1]
@@ -382,7 +389,7 @@ class Channel:
         for key in ("reply", "args", "kwargs", "arguments"):
             if key in raw:
                 message[key] = wire._decode(raw[key], self.tensors, 0, self._backward)
-        for key in ("callback", "error", "printed", "library"):
+        for key in ("callback", "error", "printed", "library", "called"):
             if key in raw:
                 message[key] = raw[key]
         return {k: self._remote(v) for k, v in message.items()}
@@ -434,6 +441,30 @@ class Channel:
             return
         self._send({"op": "return", "value": value})
 
+    def watch_the_test(self, shown: set[str] | None) -> None:
+        """From now until ``release``: note the library functions the test cell calls itself."""
+        self._stop_watching()
+        self.answer_called, self.shown = set(), shown
+        self.watch = borrowing.Watch(callers=("own",)).__enter__()
+
+    def _stop_watching(self) -> None:
+        if getattr(self, "watch", None) is not None:
+            self.watch.__exit__(None, None, None)
+        self.watch: borrowing.Watch | None = None   # the library functions this test cell calls itself
+
+    def verdict(self) -> str:
+        """Why the test cell fails though its checks passed ("" when it does not): the learner's code
+        called the library function the test computes its expected values with."""
+        if self.watch is None:
+            return ""
+        found = borrowing.copied(self.answer_called, self.watch.called, self.shown)
+        if not found:
+            return ""
+        module, qualname = found[0]
+        return (f"write it yourself: your answer calls the library's {module[:100]}.{qualname[:100]}, which this "
+                f"test computes the expected answer with, so it hands in the library's answer, not yours. Build it "
+                f"from torch's operations (and your earlier answers), not from course_lib's {qualname[:100]}")
+
     def release(self) -> None:
         """End the test cell: the learner's kernel goes back to its notebook; shared tensors are forgotten."""
         if self.sock is None:
@@ -456,6 +487,7 @@ class Channel:
 
 # ------------------------------------------------------------------ the checker kernel's entry points
 _channel: Channel | None = None
+last_verdict = ""   # the verdict of the test cell released last (``Channel.verdict``)
 
 
 def start(path: str) -> None:
@@ -488,10 +520,17 @@ def free_names(source: str) -> list[str]:
     return sorted(name for name in loaded - stored if not hasattr(builtins, name))
 
 
-def bind(source: str, namespace: dict) -> None:
-    """Give ``namespace`` the learner's value of every free name of the test cell ``source``."""
+def bind(source: str, namespace: dict, shown: list[str] | None = None) -> None:
+    """Give ``namespace`` the learner's value of every free name of the test cell ``source``.
+
+    ``shown``: the names the lesson's own code used before this test cell (None when unknown); a
+    library function the test calls that is not among them is the learner's to write.
+    """
+    if _channel is None:
+        return
+    _channel.watch_the_test(None if shown is None else set(shown))
     names = free_names(source)
-    if not names or _channel is None:
+    if not names:
         return
     try:
         values = _channel.request("names", names=names)
@@ -505,5 +544,7 @@ def bind(source: str, namespace: dict) -> None:
 
 
 def release() -> None:
+    global last_verdict
     if _channel is not None:
+        last_verdict = _channel.verdict()
         _channel.release()

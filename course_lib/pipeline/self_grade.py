@@ -216,6 +216,7 @@ def self_grade(path: str | os.PathLike, reference: str | os.PathLike | None = No
     client = SplitNotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent.resolve())}},
                             **sandbox)
+    client.lesson = ref_nb if ref_path is not None else None   # the lesson's own code: the helpers it hands out
     # The kernel's own start-up messages (a warning about its TCP transport) would show in red in the
     # learner's cell: they go to a file instead, read only to explain a kernel that died.
     kernel_log = tempfile.TemporaryFile(mode="w+")

@@ -443,6 +443,14 @@ def count_bigrams(sentences, vocab):
 ''',
             "says": "by their position in the vocab you were given",
         },
+        {
+            "name": "returns the library's counts, found under another name (ngram.bigram_counts)",
+            "code": '''
+def count_bigrams(sentences, vocab):
+    return ngram.bigram_counts(sentences, vocab)
+''',
+            "says": "calls the library's course_lib.ngram.bigram_counts, which this test computes the expected answer with",
+        },
     ],
     "bigram_probs": [
         {
