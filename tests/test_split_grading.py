@@ -441,3 +441,29 @@ def test_a_learner_kernel_that_dies_mid_call_is_a_clear_failure(socket_path):
     checker.release()
     thread.join(timeout=10)
     checker._channel.listener.close()
+
+
+def test_the_checker_kernel_has_its_address_space_capped(tmp_path):
+    """A learner's kernel flooding the checker with replies meets a MemoryError there, not the machine's limit."""
+    import asyncio
+    import shutil
+
+    from course_lib.pipeline.split import CheckerKernelManager
+    if shutil.which("prlimit") is None:
+        pytest.skip("util-linux's prlimit is not installed: the checker kernel runs uncapped")
+
+    async def limit_seen_by_the_kernel():
+        km = CheckerKernelManager(kernel_name="python3", memory_bytes=3 * 2**30)
+        await km.start_kernel(cwd=str(tmp_path))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            reply = await kc.execute_interactive("", user_expressions={
+                "limit": "__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)"}, timeout=60)
+            return reply["content"]["user_expressions"]["limit"]["data"]["text/plain"]
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    assert asyncio.run(limit_seen_by_the_kernel()) == f"({3 * 2**30}, {3 * 2**30})"

@@ -27,14 +27,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.util import run_sync
-
-import nbformat
+from traitlets import Integer
 
 from course_lib.pipeline.borrowing import names_in_code
 from course_lib.pipeline.notebooks import grade_id, is_answer_cell, is_test_cell
+from course_lib.pipeline.sandbox import Limits
 
 RELEASE_SECONDS = 30   # how long the learner's kernel has to return to its notebook after a test cell
 RELEASE = "_course_checker_.release()"   # run in the checker kernel after each test cell
@@ -75,6 +76,19 @@ def failure_output(reason: str):
     """The error output a test cell gets when the checker's verdict fails it."""
     return nbformat.v4.new_output("error", ename="ExerciseFailure", evalue=reason,
                                   traceback=[f"ExerciseFailure: {reason}"])
+
+
+class CheckerKernelManager(AsyncKernelManager):
+    """The checker's kernel: the grader's own Python, its address space capped (util-linux's prlimit,
+    where it exists) as the learner's is, so that replies flooding it end in a MemoryError in one test
+    cell, not in the machine running out of memory."""
+
+    memory_bytes = Integer(Limits.memory_bytes).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        prlimit = shutil.which("prlimit")
+        return [prlimit, f"--as={self.memory_bytes}", "--", *command] if prlimit else command
 
 
 class SplitCells:
@@ -144,7 +158,7 @@ class SplitCells:
             env = {**os.environ, "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
                    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1"}
             work = Path(tempfile.mkdtemp(prefix="checker-"))  # an empty folder: nothing of the submission
-            km = AsyncKernelManager(kernel_name="python3")
+            km = CheckerKernelManager(kernel_name="python3", memory_bytes=getattr(self.km, "memory_bytes", Limits.memory_bytes))
             await km.start_kernel(cwd=str(work), env=env, extra_arguments=list(self.extra_arguments or []),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             kc = km.client()
