@@ -181,31 +181,25 @@ def replay(lesson, cases_of):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_recorded_mistakes_are_rejected_by_name(lesson):
-    """Each recorded mistake replaces its answer cell; the test cells must fail with its message."""
+def test_recorded_mistakes_fail_by_name_and_alternatives_pass(lesson):
+    """Each recorded mistake replaces its answer cell: the test cells must fail with its message. Each
+    correct answer written differently from the solution (ALTERNATIVES beside the mistakes) must pass.
+    Both kinds are replayed in one run of the lesson."""
     recorded = mistakes(lesson)
+    alternatives = getattr(importlib.import_module(f"mistakes.m{lesson}"), "ALTERNATIVES", {})
     answers = {grade_id(a) for a, _ in exercises(source(lesson))}
     assert set(recorded) == answers, f"mistakes recorded for {sorted(recorded)}, exercises are {sorted(answers)}"
     assert all(recorded.values()), f"an exercise has no recorded mistake: {recorded}"
+    assert set(alternatives) <= answers, f"alternatives recorded for {sorted(set(alternatives) - answers)}, not exercises"
+    cases = {gid: [dict(case, correct=False) for case in recorded[gid]]
+             + [dict(case, correct=True) for case in alternatives.get(gid, [])] for gid in answers}
     problems = []
-    for gid, case, messages in replay(lesson, recorded):
-        if not messages:
+    for gid, case, messages in replay(lesson, cases):
+        if case["correct"] and messages:
+            problems.append(f"{gid} / {case['name']}: a correct answer was rejected: {messages[:300]}")
+        elif not case["correct"] and not messages:
             problems.append(f"{gid} / {case['name']}: the tests PASSED this mistake")
-        elif case["says"].lower() not in messages.lower():
+        elif not case["correct"] and case["says"].lower() not in messages.lower():
             problems.append(f"{gid} / {case['name']}: rejected, but the message does not say "
                             f"{case['says']!r}: {messages[:300]}")
     assert not problems, "\n".join(problems)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_correct_alternatives_pass(lesson):
-    """Correct answers written differently from the solution (ALTERNATIVES beside the mistakes) must pass."""
-    recorded = getattr(importlib.import_module(f"mistakes.m{lesson}"), "ALTERNATIVES", {})
-    if not recorded:
-        pytest.skip(f"{lesson} records no alternative answers")
-    answers = {grade_id(a) for a, _ in exercises(source(lesson))}
-    assert set(recorded) <= answers, f"alternatives recorded for {sorted(set(recorded) - answers)}, not exercises"
-    rejected = [f"{gid} / {case['name']}: {messages[:300]}" for gid, case, messages in replay(lesson, recorded)
-                if messages]
-    assert not rejected, "correct answers rejected:\n" + "\n".join(rejected)
