@@ -17,6 +17,7 @@ what came, and, when the answer matches a known mistake, which mistake it is.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
@@ -26,6 +27,8 @@ from types import FunctionType, ModuleType
 from typing import Any, Callable, Mapping
 
 import torch
+
+from course_lib import borrowing
 
 _VF = torch._C._VariableFunctions  # immutable: the real torch.allclose, torch.abs, ...
 _TB = torch._C.TensorBase          # immutable: the real Tensor methods
@@ -139,6 +142,17 @@ def with_references(answer: Any, references: Mapping[str, Any]) -> Any:
     return answer
 
 
+def _same_name_watch(fn: Any, args: tuple, kwargs: dict) -> borrowing.Watch | None:
+    """A ``borrowing.Watch`` for the learner's call of ``fn``: the library function of its name, if it runs
+    one. Library functions the test passes in are the test's own. None in the checker of split grading,
+    where ``fn`` stands in for the learner's object and the learner's kernel watches the call."""
+    name = getattr(getattr(fn, "__func__", fn), "__qualname__", None)
+    if TRUSTED or not isinstance(name, str) or "<" in name:
+        return None
+    given = {getattr(value, "__code__", None) for value in (*args, *kwargs.values())}
+    return borrowing.Watch(callers=(), name=name, allowed=given)
+
+
 # (atol, rtol) by dtype: what a correct computation in that dtype reaches on the lessons' inputs.
 # float32 keeps about 7 significant digits and sums of a few hundred terms lose one or two of them.
 TOLERANCES = {torch.float64: (1e-6, 1e-5), torch.float32: (1e-5, 1e-4),
@@ -241,8 +255,12 @@ class Grader:
             raise ExerciseFailure(f"{name} should be a function, got {_show(fn)}")
         inputs = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
         before = [_TB.clone(_TB.detach(a)) for a in inputs]
+        # in the learner's own notebook: an answer that runs the library's function of its own name fails
+        # (under split grading the learner's kernel reports that to the checker, which fails it there)
+        watch = _same_name_watch(fn, args, kwargs)
         try:
-            result = fn(*args, **kwargs)
+            with watch if watch is not None else contextlib.nullcontext():
+                result = fn(*args, **kwargs)
         except NotImplementedError:
             raise ExerciseFailure(f"{name} is not written yet: replace `raise NotImplementedError()`") from None
         except ExerciseFailure as failure:  # the checker's own verdict on the call (split grading): as it is
@@ -252,6 +270,8 @@ class Grader:
             raise ExerciseFailure(
                 f"calling {_called(name, shapes)} raised {type(error).__name__}: {error}"
             ) from error
+        if watch is not None and watch.same_name is not None:
+            raise ExerciseFailure(f"{name}: {borrowing.same_name_reason(watch.same_name)}")
         for original, now in zip(before, inputs):
             if tuple(_TB.size(original)) != tuple(_TB.size(now)) or not _VF.equal(original, _TB.detach(now)):
                 raise ExerciseFailure(f"{name} changed its input tensor in place; compute a new tensor instead")

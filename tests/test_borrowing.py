@@ -16,7 +16,7 @@ import pytest
 from harness import ROOT, _meta, with_answers
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_lib.pipeline import borrowing
+from course_lib import borrowing
 from course_lib.pipeline.class_grade import export_grades, grade_class
 from course_lib.pipeline.notebooks import read_notebook
 from course_lib.pipeline.self_grade import self_grade

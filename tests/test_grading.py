@@ -188,3 +188,27 @@ def test_default_tolerances_follow_the_less_precise_dtype():
     G.close(off.bfloat16(), exact, "bfloat16 answer")
     assert grading.tolerance_for(exact, off.float()) == grading.TOLERANCES[torch.float32]
     assert grading.tolerance_for(1.0) == grading.TOLERANCES[torch.float64]
+
+
+def test_in_a_learners_notebook_an_answer_running_the_librarys_own_function_of_its_name_fails():
+    """G.call applies the same-name rule in-process too, so a notebook's test cell says what grading says."""
+    from course_lib import functional as library
+    G = fresh_grader()
+    x = torch.randn(2, 5)
+
+    def softmax(logits, dim=-1):           # wraps the library's answer
+        return library.softmax(logits, dim)
+
+    def log_softmax(logits, dim=-1):       # builds on the library's softmax: another exercise, allowed
+        return library.softmax(logits, dim).log()
+
+    def uses(function, logits):            # calls a library function the test passed in: allowed
+        return function(logits, -1)
+
+    softmax.__qualname__, log_softmax.__qualname__ = "softmax", "log_softmax"   # as in a notebook cell
+    for answer in (softmax, library.softmax):
+        with pytest.raises(ExerciseFailure, match=r"softmax: write it yourself: .*course_lib\.functional\.softmax"):
+            G.call(answer, x)
+    assert torch.allclose(G.call(log_softmax, x), torch.log_softmax(x, -1), atol=1e-6)
+    uses.__qualname__ = "softmax"          # even under the exercise's name
+    assert torch.allclose(G.call(uses, library.softmax, x), torch.softmax(x, -1), atol=1e-6)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from course_lib.grading import _ipython, _learner_line, with_references
-from course_lib.pipeline import borrowing, wire
+from course_lib import borrowing
+from course_lib.pipeline import wire
 
 OUTPUT_LIMIT = 20_000   # characters of the learner's printed output passed on per request
 

@@ -26,7 +26,8 @@ from types import BuiltinFunctionType, FunctionType, MethodType
 
 import torch
 
-from course_lib.pipeline import borrowing, wire
+from course_lib import borrowing
+from course_lib.pipeline import wire
 
 ACCEPT_SECONDS = 30      # how long the learner's kernel has to connect for a test cell
 AFTER_SILENCE_SECONDS = 5   # ... once it has failed to connect for an earlier one
@@ -373,10 +374,7 @@ class Channel:
                         self.answer_called.add((pair[0], pair[1]))   # (module, qualname) of a library function
                 if isinstance(message.get("library"), str):
                     from course_lib.grading import ExerciseFailure
-                    name = message["library"].rsplit(".", 1)[-1]
-                    raise ExerciseFailure(f"write it yourself: your answer runs the library's own {message['library'][:200]}, "
-                                          f"which is this exercise's answer. Build it from torch's operations (and your "
-                                          f"earlier answers), not from course_lib's {name}")
+                    raise ExerciseFailure(borrowing.same_name_reason(message["library"]))
             return message.get("reply")
 
     def _receive(self) -> dict:

@@ -33,7 +33,7 @@ from nbclient import NotebookClient
 from nbclient.util import run_sync
 from traitlets import Integer
 
-from course_lib.pipeline.borrowing import names_in_code
+from course_lib.borrowing import names_in_code
 from course_lib.pipeline.notebooks import grade_id, is_answer_cell, is_test_cell
 from course_lib.pipeline.sandbox import Limits
 

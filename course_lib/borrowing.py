@@ -1,11 +1,12 @@
-"""Which library functions a piece of code called itself: how split grading tells a copy from an answer.
+"""Which library functions a piece of code called itself: how grading tells a copy from an answer.
 
 course_lib holds a reference answer for most exercises, and a learner's kernel can import it. Two
-rules, both decided in the checker from what each side reports:
+rules:
 
 - *The same name*: an answer named ``softmax`` that runs course_lib's own ``softmax`` (imported,
-  wrapped or inherited, at any depth) hands in the library's answer (``Watch.same_name``).
-- *Another name*: an answer that itself calls a library function which the test cell itself calls
+  wrapped or inherited, at any depth) hands in the library's answer (``Watch.same_name``). The
+  grader's ``G.call`` applies it in a learner's own notebook; under grading the checker does.
+- *Another name* (under grading only, decided by the checker from what each side reports): an answer that itself calls a library function which the test cell itself calls
   (lesson 01's ``count_bigrams`` returning ``ngram.bigram_counts(...)``, which the test computes the
   expected counts with) hands in the test's own oracle, unless the lesson showed that function in its
   code before the test (``build_vocab``, ``pretokenize``: helpers a learner is meant to use).
@@ -23,8 +24,8 @@ import os
 import sys
 import sysconfig
 
-LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # course_lib's folder
-_MACHINERY = (os.path.join(LIBRARY, "pipeline") + os.sep, os.path.join(LIBRARY, "grading.py"))
+LIBRARY = os.path.dirname(os.path.abspath(__file__))   # course_lib's folder
+_MACHINERY = (os.path.join(LIBRARY, "pipeline") + os.sep, os.path.join(LIBRARY, "grading.py"), os.path.abspath(__file__))
 _INSTALLED = tuple(sorted({os.path.abspath(p) + os.sep for p in
                            [sys.prefix, sys.base_prefix, sys.exec_prefix,
                             *(sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))]
@@ -82,6 +83,13 @@ class Watch:
 
     def __exit__(self, *exc) -> None:
         sys.setprofile(self._previous)
+
+
+def same_name_reason(where: str) -> str:
+    """Why an answer that ran the library's function ``where`` (``module.qualname``) of its own name fails."""
+    return (f"write it yourself: your answer runs the library's own {where[:200]}, which is this exercise's answer. "
+            f"Build it from torch's operations (and your earlier answers), not from course_lib's "
+            f"{where.rsplit('.', 1)[-1][:100]}")
 
 
 def names_in_code(sources: list[str]) -> set[str]:
