@@ -6,10 +6,11 @@ rules:
 - *The same name*: an answer named ``softmax`` that runs course_lib's own ``softmax`` (imported,
   wrapped or inherited, at any depth) hands in the library's answer (``Watch.same_name``). The
   grader's ``G.call`` applies it in a learner's own notebook; under grading the checker does.
-- *Another name* (under grading only, decided by the checker from what each side reports): an answer that itself calls a library function which the test cell itself calls
-  (lesson 01's ``count_bigrams`` returning ``ngram.bigram_counts(...)``, which the test computes the
-  expected counts with) hands in the test's own oracle, unless the lesson showed that function in its
-  code before the test (``build_vocab``, ``pretokenize``: helpers a learner is meant to use).
+- *Another name* (under grading only, decided by the checker from what each side reports): an
+  answer that itself calls a library function which the test cell itself calls (lesson 01's
+  ``count_bigrams`` returning ``ngram.bigram_counts(...)``, which the test computes the expected
+  counts with) hands in the test's own oracle, unless the lesson showed that function in its code
+  before the test (``build_vocab``, ``pretokenize``: helpers a learner is meant to use).
 
 Only *direct* calls count: from the learner's (or the test's) own code into the library, not the
 library's calls to itself, so a correct answer built on a helper that the lesson hands out, which
@@ -25,7 +26,8 @@ import sys
 import sysconfig
 
 LIBRARY = os.path.dirname(os.path.abspath(__file__))   # course_lib's folder
-_MACHINERY = (os.path.join(LIBRARY, "pipeline") + os.sep, os.path.join(LIBRARY, "grading.py"), os.path.abspath(__file__))
+_MACHINERY = (os.path.join(LIBRARY, "pipeline") + os.sep,   # split grading, self-grading, class grading
+              os.path.join(LIBRARY, "grading.py"), os.path.abspath(__file__))
 _INSTALLED = tuple(sorted({os.path.abspath(p) + os.sep for p in
                            [sys.prefix, sys.base_prefix, sys.exec_prefix,
                             *(sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))]

@@ -158,7 +158,8 @@ class SplitCells:
             env = {**os.environ, "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
                    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1"}
             work = Path(tempfile.mkdtemp(prefix="checker-"))  # an empty folder: nothing of the submission
-            km = CheckerKernelManager(kernel_name="python3", memory_bytes=getattr(self.km, "memory_bytes", Limits.memory_bytes))
+            memory = getattr(self.km, "memory_bytes", Limits.memory_bytes)   # the learner kernel's limit
+            km = CheckerKernelManager(kernel_name="python3", memory_bytes=memory)
             await km.start_kernel(cwd=str(work), env=env, extra_arguments=list(self.extra_arguments or []),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             kc = km.client()
