@@ -87,11 +87,26 @@ class Watch:
         sys.setprofile(self._previous)
 
 
+def answer_name(answer) -> str | None:
+    """The qualname an answer is graded under (``softmax``, ``NgramLM``); None for a lambda or a nested
+    function, which cannot be a notebook's answer."""
+    name = getattr(getattr(answer, "__func__", answer), "__qualname__", None)
+    return name if isinstance(name, str) and "<" not in name else None
+
+
 def same_name_reason(where: str) -> str:
     """Why an answer that ran the library's function ``where`` (``module.qualname``) of its own name fails."""
     return (f"write it yourself: your answer runs the library's own {where[:200]}, which is this exercise's answer. "
             f"Build it from torch's operations (and your earlier answers), not from course_lib's "
             f"{where.rsplit('.', 1)[-1][:100]}")
+
+
+def copied_reason(module: str, qualname: str) -> str:
+    """Why an answer that called ``module.qualname``, the library function its test computes the expected
+    answer with, fails."""
+    return (f"write it yourself: your answer calls the library's {module[:100]}.{qualname[:100]}, which this "
+            f"test computes the expected answer with, so it hands in the library's answer, not yours. Build it "
+            f"from torch's operations (and your earlier answers), not from course_lib's {qualname[:100]}")
 
 
 def names_in_code(sources: list[str]) -> set[str]:

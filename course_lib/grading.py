@@ -146,8 +146,8 @@ def _same_name_watch(fn: Any, args: tuple, kwargs: dict) -> borrowing.Watch | No
     """A ``borrowing.Watch`` for the learner's call of ``fn``: the library function of its name, if it runs
     one. Library functions the test passes in are the test's own. None in the checker of split grading,
     where ``fn`` stands in for the learner's object and the learner's kernel watches the call."""
-    name = getattr(getattr(fn, "__func__", fn), "__qualname__", None)
-    if TRUSTED or not isinstance(name, str) or "<" in name:
+    name = borrowing.answer_name(fn)
+    if TRUSTED or name is None:
         return None
     given = {getattr(value, "__code__", None) for value in (*args, *kwargs.values())}
     return borrowing.Watch(callers=(), name=name, allowed=given)

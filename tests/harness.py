@@ -1,6 +1,7 @@
 """Test helpers: run code in a real Jupyter kernel, and build a tiny lesson for pipeline tests."""
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import subprocess
@@ -77,7 +78,6 @@ class SplitKernel(Kernel):
                 pass
         verdict = self.checker.execute_interactive("", user_expressions={"v": VERDICT}, timeout=60)
         text = verdict["content"]["user_expressions"]["v"]["data"]["text/plain"]
-        import ast
         reason = ast.literal_eval(text)
         return error or (("ExerciseFailure", reason) if reason else None)
 

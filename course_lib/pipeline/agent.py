@@ -243,11 +243,8 @@ def call_watching_the_library(target, args: tuple, kwargs: dict, given=frozenset
 
     Library functions the test itself passed in (``given``) are the test's: calling them is allowed.
     """
-    name = getattr(getattr(target, "__func__", target), "__qualname__", None)
-    if not isinstance(name, str) or "<" in name:
-        name = None
     # "machinery" too: an answer that IS a library function is called by this agent's own code
-    with borrowing.Watch(callers=("own", "machinery"), name=name, allowed=given) as watch:
+    with borrowing.Watch(callers=("own", "machinery"), name=borrowing.answer_name(target), allowed=given) as watch:
         result = target(*args, **kwargs)
     return result, watch.same_name, sorted(watch.called)
 

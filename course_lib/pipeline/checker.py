@@ -458,10 +458,7 @@ class Channel:
         found = borrowing.copied(self.answer_called, self.watch.called, self.shown)
         if not found:
             return ""
-        module, qualname = found[0]
-        return (f"write it yourself: your answer calls the library's {module[:100]}.{qualname[:100]}, which this "
-                f"test computes the expected answer with, so it hands in the library's answer, not yours. Build it "
-                f"from torch's operations (and your earlier answers), not from course_lib's {qualname[:100]}")
+        return borrowing.copied_reason(*found[0])
 
     def release(self) -> None:
         """End the test cell: the learner's kernel goes back to its notebook; shared tensors are forgotten."""
