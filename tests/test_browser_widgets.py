@@ -118,17 +118,29 @@ EVERY_CELL_RAN = """() => {
 }"""
 
 
-def wait_until_every_cell_ran(page, timeout_ms: int) -> None:
+KERNEL_IDLE = """() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, .jp-StatusBar-Widget')]
+    .some(e => /Idle/i.test(e.innerText) || e.getAttribute('data-status') === 'idle')"""
+
+
+def wait_until_every_cell_ran(page, timeout_ms: int, lesson: str = LESSON, stalled_s: float = 90) -> None:
     """Until every code cell shows an execution number ([12]:) and the kernel is idle.
 
     Meanwhile it accepts any dialog JupyterLab opens (the kernel picker, on a busy machine), which
-    would otherwise hold the run until the time limit.
+    would otherwise hold the run until the time limit. Accepting the kernel picker can start a new
+    kernel and drop the cells still queued: when the kernel has stayed idle for ``stalled_s`` with
+    cells not run, Run All is given again.
     """
     deadline = time.monotonic() + timeout_ms / 1000
+    idle_since = None
     while not page.evaluate(EVERY_CELL_RAN):
         if time.monotonic() > deadline:
             raise TimeoutError(f"not every cell ran within {timeout_ms / 1000:g} s")
         accept_dialogs(page)
+        idle_since = (idle_since or time.monotonic()) if page.evaluate(KERNEL_IDLE) else None
+        if idle_since is not None and time.monotonic() - idle_since > stalled_s:
+            print(f"the kernel stayed idle {stalled_s:g} s with cells not run: Run All again")
+            run_all(page, lesson)
+            idle_since = None
         page.wait_for_timeout(2000)
 
 
@@ -138,7 +150,7 @@ def run_all_to_the_end(page, base: str, token: str, lesson: str) -> None:
     open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
     run_all(page, lesson)
     try:
-        wait_until_every_cell_ran(page, timeout_ms=1_800_000)
+        wait_until_every_cell_ran(page, timeout_ms=1_800_000, lesson=lesson)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{lesson}-run-all-stopped.png"), full_page=True)
         raise
